@@ -1,0 +1,1 @@
+"""Plumbing shared by the stages: hashing, suggestions, file locations."""

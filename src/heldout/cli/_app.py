@@ -1,0 +1,213 @@
+"""The ``heldout`` command line."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from heldout._errors import HeldoutError
+from heldout.cli._format import fmt_delta, fmt_estimate, fmt_p
+from heldout.cli._tables import print_run
+from heldout.run import Run
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="heldout",
+    help="Is your fine-tuned model really better? Metrics with confidence intervals and paired tests.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+StoreOpt = Annotated[
+    str | None, typer.Option("--store", help="SQLAlchemy URL of the run store [default: sqlite:///.heldout/heldout.db]")
+]
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """A user mistake becomes one red line and exit code 2; a bug keeps its traceback."""
+    try:
+        yield
+    except HeldoutError as exc:
+        err_console.print(Text(f"error: {exc}", style="bold red"), soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def quickstart(
+    directory: Annotated[Path, typer.Argument(help="Folder to write the demo project into")] = Path("heldout-demo"),
+) -> None:
+    """Write a demo project (data, predictions of a base and a fine-tuned model, eval.yaml) and evaluate it."""
+    from heldout.demo import write_demo_project
+    from heldout.run import evaluate
+
+    with _user_errors():
+        spec_path = write_demo_project(directory)
+        console.print(f"wrote demo project to [bold]{directory}[/] ({spec_path.name}, data/, predictions/)")
+        with console.status("evaluating…"):
+            run = evaluate(spec_path, store=_sqlite_in(directory))
+        report = _write_report(run, directory / "report.html")
+        print_run(console, run, report=str(report))
+        console.print(
+            f"next: [bold]cd {directory}[/] and try [bold]heldout runs[/], [bold]heldout show {run.id[:6]}[/], "
+            "or edit eval.yaml and [bold]heldout run eval.yaml[/]"
+        )
+
+
+@app.command()
+def validate(spec: Annotated[Path, typer.Argument(help="Path of eval.yaml")]) -> None:
+    """Check an eval.yaml and every file it names, without computing anything."""
+    from heldout.run import prepare
+    from heldout.spec import load_spec
+
+    with _user_errors():
+        loaded = load_spec(spec)
+        for task in loaded.spec.tasks:
+            prepared = prepare(loaded, task)
+            models = ", ".join(prepared.predictions)
+            console.print(
+                f"[green]ok[/] task [bold]{task.name}[/] ({task.type}): {len(prepared.dataset):,} examples, "
+                f"models {models}, metrics {', '.join(prepared.metrics)}"
+            )
+        console.print(f"[green]{spec} is valid[/] (spec hash {loaded.hash[:12]})")
+
+
+@app.command()
+def run(
+    spec: Annotated[Path, typer.Argument(help="Path of eval.yaml")],
+    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the results as JSON here")] = None,
+    report: Annotated[Path | None, typer.Option("--report", "-o", help="Where to write the HTML report [default: report.html beside eval.yaml]")] = None,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Do not write the HTML report")] = False,
+    store: StoreOpt = None,
+    no_save: Annotated[bool, typer.Option("--no-save", help="Do not record the run in the store")] = False,
+) -> None:
+    """Evaluate the models of an eval.yaml, record the run, print the comparison, write the report."""
+    from heldout.run import evaluate
+    from heldout.spec import load_spec
+
+    with _user_errors():
+        loaded = load_spec(spec)
+        with console.status("evaluating…"):
+            result = evaluate(loaded, store=store, save=not no_save)
+        path = None
+        if not no_report:
+            target = report or (loaded.resolve(loaded.spec.report) if loaded.spec.report else spec.parent / "report.html")
+            path = _write_report(result, target)
+        if json_path is not None:
+            write_json(result, json_path)
+        print_run(console, result, report=None if path is None else str(path))
+        if json_path is not None:
+            console.print(Text.assemble(("json: ", "bold"), str(json_path)))
+
+
+@app.command()
+def runs(
+    name: Annotated[str | None, typer.Option("--name", help="Only runs of this eval name")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many runs to list")] = 20,
+    store: StoreOpt = None,
+) -> None:
+    """List recorded runs, newest first."""
+    from heldout.store import Store
+
+    with _user_errors(), Store.open(store) as opened:
+        summaries = opened.list_runs(name=name, limit=limit)
+        if not summaries:
+            console.print("no runs yet: try [bold]heldout quickstart[/] or [bold]heldout run eval.yaml[/]")
+            return
+        table = Table(header_style="bold")
+        for col in ("id", "name", "created (UTC)", "models", "headline", "Δ [CI]", "p (adj.)", "verdict"):
+            table.add_column(col)
+        for s in summaries:
+            cells = _headline_cells(s)
+            table.add_row(s.id, s.name, f"{s.created_at:%Y-%m-%d %H:%M}", ", ".join(s.models), *cells)
+        console.print(table)
+
+
+def _headline_cells(summary: Any) -> list[str]:
+    heads = list(getattr(summary, "headlines", ()) or ())
+    if not heads:
+        return ["", "", "", summary.status]
+    h = heads[0]
+    metric = h.metric
+    cand = h.candidate
+    text = f"{metric} {fmt_estimate(metric, cand)}" if cand is not None else metric
+    if h.comparison is None:
+        return [text, "", "", ""]
+    d = h.comparison
+    return [text, fmt_delta(metric, d), fmt_p(d.p_adjusted), d.verdict]
+
+
+@app.command()
+def show(
+    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, id prefix, latest or latest:NAME")],
+    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the results as JSON here")] = None,
+    store: StoreOpt = None,
+) -> None:
+    """Print a recorded run again."""
+    from heldout.store import Store
+
+    with _user_errors(), Store.open(store) as opened:
+        result = opened.load_run(run_ref)
+        print_run(console, result)
+        if json_path is not None:
+            write_json(result, json_path)
+
+
+@app.command()
+def report(
+    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, id prefix, latest or latest:NAME")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the HTML file")] = Path("report.html"),
+    store: StoreOpt = None,
+) -> None:
+    """Write the self-contained HTML report of a recorded run."""
+    from heldout.store import Store
+
+    with _user_errors(), Store.open(store) as opened:
+        result = opened.load_run(run_ref)
+        notes = [(n.created_at, n.text) for n in opened.notes(result.id)]
+        path = _write_report(result, output, notes=notes)
+        console.print(Text.assemble(("report: ", "bold"), str(path)))
+
+
+def _write_report(run: Run, path: Path, *, notes: list[Any] | None = None) -> Path:
+    from heldout.report import write_report
+
+    return write_report(run, path, notes=notes or ())
+
+
+def _sqlite_in(directory: Path) -> str:
+    return f"sqlite:///{(directory / '.heldout' / 'heldout.db').resolve()}"
+
+
+def write_json(run: Run, path: Path) -> None:
+    """The documented JSON document; NaN becomes null so any JSON reader can load it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(_finite(run.to_dict()), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def main() -> None:
+    """Entry point of the ``heldout`` console script."""
+    app()

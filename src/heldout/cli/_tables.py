@@ -1,0 +1,99 @@
+"""Rich tables of a run: one comparison table per task, and the run list."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from heldout.cli._format import fmt_delta, fmt_estimate, fmt_p, fmt_value
+from heldout.run import Run, TaskResult
+
+__all__ = ["print_run", "task_table"]
+
+_VERDICT_STYLE = {"better": "bold green", "worse": "bold red", "no significant difference": "dim"}
+
+
+def task_table(task: TaskResult) -> Table:
+    """metric | baseline [CI] | candidate [CI] | Δ [CI] | p | verdict (or one column per model)."""
+    title = f"{task.name} · {task.type} · n={task.dataset.n:,}"
+    table = Table(title=title, title_justify="left", header_style="bold")
+    table.add_column("metric", style="cyan", no_wrap=True)
+    if task.candidate is not None and task.baseline is not None:
+        base, cand = task.baseline, task.candidate
+        table.add_column(f"{base} [95% CI]" if _conf(task) == 0.95 else f"{base} [CI]", justify="right")
+        table.add_column(f"{cand} [CI]", justify="right")
+        table.add_column("Δ [CI]", justify="right")
+        table.add_column("p (adj.)", justify="right")
+        table.add_column("verdict")
+        for metric in task.metrics[cand]:
+            diff = task.comparisons.get(metric)
+            name = f"{metric} ★" if metric == task.headline else metric
+            if diff is None:
+                table.add_row(name, fmt_estimate(metric, task.metrics[base][metric]), fmt_estimate(metric, task.metrics[cand][metric]), "", "", "")
+                continue
+            table.add_row(
+                name,
+                fmt_estimate(metric, task.metrics[base][metric]),
+                fmt_estimate(metric, task.metrics[cand][metric]),
+                fmt_delta(metric, diff),
+                fmt_p(diff.p_adjusted if diff.p_adjusted is not None else diff.p_value),
+                Text(diff.verdict, style=_VERDICT_STYLE[diff.verdict]),
+            )
+    else:
+        for model in task.models:
+            table.add_column(f"{model} [CI]", justify="right")
+        first = task.models[0]
+        for metric in task.metrics[first]:
+            table.add_row(metric, *(fmt_estimate(metric, task.metrics[m][metric]) for m in task.models))
+    return table
+
+
+def _conf(task: TaskResult) -> float:
+    for by_metric in task.metrics.values():
+        for est in by_metric.values():
+            return est.confidence
+    return 0.95
+
+
+def _summary(task: TaskResult) -> Text:
+    out = Text()
+    if task.candidate is None or not task.comparisons:
+        return out
+    verdicts = [d.verdict for d in task.comparisons.values()]
+    better, worse = verdicts.count("better"), verdicts.count("worse")
+    same = len(verdicts) - better - worse
+    out.append(f"{task.candidate} vs {task.baseline}: ")
+    out.append(f"better on {better}", style="green")
+    out.append(", ")
+    out.append(f"worse on {worse}", style="red" if worse else "")
+    out.append(f", no significant difference on {same} of {len(verdicts)} metrics")
+    out.append(f" (★ headline: {task.headline}; tests corrected across metrics).\n")
+    if task.mde is not None:
+        m = task.mde
+        out.append(
+            f"With {m.n:,} paired examples this eval detects a difference of {fmt_value(m.metric, m.effect)} "
+            f"in {m.metric} at {m.power:.0%} power ({m.basis}).\n",
+            style="dim",
+        )
+    worse_slices = [s for s in task.slices if s.comparison is not None and s.comparison.verdict == "worse" and not s.small]
+    for s in worse_slices:
+        d = s.comparison
+        assert d is not None
+        out.append(
+            f"⚠ worse on {s.column}={s.value} (n={s.n:,}): Δ {task.headline} {fmt_delta(task.headline, d)}, "
+            f"p (adj.) {fmt_p(d.p_adjusted)}\n",
+            style="bold red",
+        )
+    for model, count in task.dropped.items():
+        out.append(f"{model}: {count:,} examples had no prediction and were left out.\n", style="yellow")
+    return out
+
+
+def print_run(console: Console, run: Run, *, report: str | None = None) -> None:
+    """Print every task's table and summary, then where the report is."""
+    console.print(Text(f"run {run.id} · {run.name} · {run.created_at:%Y-%m-%d %H:%M} UTC", style="bold"))
+    for task in run.tasks:
+        console.print(Group(task_table(task), _summary(task)))
+    if report:
+        console.print(Text.assemble(("report: ", "bold"), report))

@@ -1,0 +1,24 @@
+"""Data: reading datasets and checking them against the spec."""
+
+from heldout.data._dataset import (
+    Dataset,
+    Example,
+    TargetKind,
+    check_unique_ids,
+    column_ids,
+    load_dataset,
+)
+from heldout.data._read import FileFormat, detect_format, read_table, row_location
+
+__all__ = [
+    "Dataset",
+    "Example",
+    "FileFormat",
+    "TargetKind",
+    "check_unique_ids",
+    "column_ids",
+    "detect_format",
+    "load_dataset",
+    "read_table",
+    "row_location",
+]

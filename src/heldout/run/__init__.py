@@ -1,0 +1,7 @@
+"""The result of an evaluation, and the pipeline that produces it."""
+
+from heldout.analysis import ConfusionMatrix, SliceResult
+from heldout.run._evaluate import evaluate, prepare
+from heldout.run._types import DatasetInfo, Run, TaskResult
+
+__all__ = ["ConfusionMatrix", "DatasetInfo", "Run", "SliceResult", "TaskResult", "evaluate", "prepare"]

@@ -1,0 +1,178 @@
+"""The result of an evaluation: a :class:`Run` of one or more tasks.
+
+A ``Run`` is what :func:`heldout.evaluate` returns, what the store persists and reads back,
+and all the CLI, report and dashboard show. Everything numeric in it came out of
+:mod:`heldout.stats` with its method named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from heldout._errors import HeldoutError
+from heldout.analysis import ConfusionMatrix, SliceResult
+from heldout.stats import Difference, Estimate, MinimumDetectableEffect
+
+__all__ = ["ConfusionMatrix", "DatasetInfo", "Run", "SliceResult", "TaskResult"]
+
+#: Version of the JSON document written by ``Run.to_dict`` / ``heldout run --json``.
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """Where a task's examples came from.
+
+    Attributes:
+        path: the file as written in the spec (resolved against the spec's folder).
+        hash: content hash of the loaded examples (ids, inputs, targets), format independent.
+        n: number of examples loaded.
+        columns: mapping of roles (``id``, ``input``, ``target``, ``cluster``) to columns.
+        slices: the slice columns.
+    """
+
+    path: str
+    hash: str
+    n: int
+    columns: Mapping[str, str | None]
+    slices: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "hash": self.hash,
+            "n": self.n,
+            "columns": dict(self.columns),
+            "slices": list(self.slices),
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class TaskResult:
+    """Everything measured on one task.
+
+    Attributes:
+        name: the task's name in the spec.
+        type: ``classification``, ``regression`` or ``generation``.
+        dataset: where the examples came from.
+        models: the models evaluated, in spec order.
+        metrics: ``metrics[model][metric]`` estimates with intervals.
+        comparisons: ``comparisons[metric]`` paired candidate-minus-baseline differences.
+        headline: the metric the task is summarised by.
+        candidate: the model being judged, when the spec compares two.
+        baseline: the model it is judged against.
+        mde: minimum detectable effect of the headline metric at the configured power.
+        slices: the headline metric per slice value.
+        confusion: confusion matrices by model (classification).
+        examples: one row per example: ``id``, ``input``, ``target``, slice columns,
+            ``cluster``, and per model ``pred:<model>`` plus per-example scores
+            ``<score>:<model>`` (``correct:tuned``, ``token_f1:base``...).
+        dropped: examples left out per model because its prediction was missing
+            (``missing: drop``), by model name.
+    """
+
+    name: str
+    type: str
+    dataset: DatasetInfo
+    models: tuple[str, ...]
+    metrics: Mapping[str, Mapping[str, Estimate]]
+    comparisons: Mapping[str, Difference]
+    headline: str
+    candidate: str | None = None
+    baseline: str | None = None
+    mde: MinimumDetectableEffect | None = None
+    slices: tuple[SliceResult, ...] = ()
+    confusion: Mapping[str, ConfusionMatrix] = field(default_factory=dict)
+    examples: pd.DataFrame = field(default_factory=pd.DataFrame)
+    dropped: Mapping[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "dataset": self.dataset.to_dict(),
+            "models": list(self.models),
+            "headline": self.headline,
+            "candidate": self.candidate,
+            "baseline": self.baseline,
+            "metrics": {
+                model: {name: est.to_dict() for name, est in by_metric.items()}
+                for model, by_metric in self.metrics.items()
+            },
+            "comparisons": {name: d.to_dict() for name, d in self.comparisons.items()},
+            "mde": None if self.mde is None else self.mde.to_dict(),
+            "slices": [s.to_dict() for s in self.slices],
+            "confusion": {m: c.to_dict() for m, c in self.confusion.items()},
+            "dropped": dict(self.dropped),
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class Run:
+    """One evaluation: the spec, where and when it ran, and each task's results.
+
+    ``run.metrics`` and ``run.comparisons`` are those of the run's first task (the only
+    one in a single-task spec); ``run.task(name)`` gives any task.
+    """
+
+    id: str
+    name: str
+    spec: Mapping[str, Any]
+    spec_hash: str
+    tasks: tuple[TaskResult, ...]
+    created_at: datetime
+    finished_at: datetime
+    status: str = "finished"
+    heldout_version: str = ""
+    git_commit: str | None = None
+    user: str | None = None
+    host: str | None = None
+    stats: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def metrics(self) -> Mapping[str, Mapping[str, Estimate]]:
+        """``metrics[model][metric]`` of the first task."""
+        return self.tasks[0].metrics
+
+    @property
+    def comparisons(self) -> Mapping[str, Difference]:
+        """``comparisons[metric]`` of the first task."""
+        return self.tasks[0].comparisons
+
+    def task(self, name: str) -> TaskResult:
+        """The result of the task called ``name``."""
+        for t in self.tasks:
+            if t.name == name:
+                return t
+        known = ", ".join(t.name for t in self.tasks)
+        raise HeldoutError(f'run {self.id} has no task "{name}" (tasks: {known})')
+
+    def examples(self, task: str | None = None) -> pd.DataFrame:
+        """Per-example inputs, targets, predictions and scores as a DataFrame."""
+        return (self.tasks[0] if task is None else self.task(task)).examples.copy()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The documented JSON document (``heldout run --json``), without examples."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "run": {
+                "id": self.id,
+                "name": self.name,
+                "status": self.status,
+                "spec_hash": self.spec_hash,
+                "created_at": self.created_at.isoformat(),
+                "finished_at": self.finished_at.isoformat(),
+                "heldout_version": self.heldout_version,
+                "git_commit": self.git_commit,
+                "user": self.user,
+                "host": self.host,
+                "stats": dict(self.stats),
+            },
+            "spec": dict(self.spec),
+            "tasks": {t.name: t.to_dict() for t in self.tasks},
+        }
