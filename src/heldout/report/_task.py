@@ -1,0 +1,285 @@
+"""Build the :class:`TaskView` of one task: table rows, slices, figures and examples."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from heldout.report._examples import build_examples
+from heldout.report._figures import confusion_figure, delta_forest, metric_bars
+from heldout.report._format import (
+    NumberFormat,
+    fmt_count,
+    fmt_interval,
+    fmt_number,
+    fmt_p,
+    fmt_percent,
+    fmt_signed,
+    metric_format,
+)
+from heldout.report._plot import FigureView, to_view
+from heldout.report._sentences import (
+    headline_sentence,
+    mde_sentence,
+    slice_note,
+    summary_sentence,
+    verdict_class,
+)
+from heldout.report._slice_figure import slice_forest
+from heldout.report._view import Cell, Column, Fact, MetricRow, SliceRow, TaskView
+from heldout.run import SliceResult, TaskResult
+from heldout.stats import Difference, Estimate
+
+__all__ = ["task_view"]
+
+
+def task_view(task: TaskResult, index: int, correction: str, stats: Mapping[str, Any]) -> TaskView:
+    """Lay out one task: ``index`` numbers its anchor, ``correction`` names the adjusted p."""
+    formats = _formats(task)
+    metrics = _metric_order(task)
+    columns = _columns(task)
+    compared = task.candidate is not None and task.baseline is not None
+    rows = tuple(
+        _metric_row(task, metric, columns, formats[metric].decimals, correction)
+        for metric in metrics
+    )
+    anchor = f"task-{index + 1}"
+    headline, headline_class = headline_sentence(task, formats, correction)
+    return TaskView(
+        anchor=anchor,
+        name=task.name,
+        type=task.type,
+        summary=summary_sentence(task, metrics),
+        headline=headline,
+        headline_class=headline_class,
+        facts=_task_facts(task),
+        warnings=tuple(
+            f"{fmt_count(n)} examples left out for {model}: its prediction was missing."
+            for model, n in task.dropped.items()
+            if n
+        ),
+        compared=compared,
+        columns=columns,
+        correction=correction,
+        rows=rows,
+        mde=mde_sentence(task, formats),
+        metric_figure=_metric_figure(task, metrics, columns, formats, anchor),
+        delta_figure=_delta_figure(task, metrics, formats, correction, anchor),
+        confusion_figure=_confusion_figure(task, columns, anchor),
+        slice_metric=task.slices[0].metric if task.slices else task.headline,
+        slice_note=slice_note(task, stats, correction),
+        slice_figure=_slice_figure(task, columns, formats, correction, anchor),
+        slice_rows=tuple(_slice_row(s, columns, formats) for s in task.slices),
+        examples=build_examples(task),
+    )
+
+
+def _formats(task: TaskResult) -> dict[str, NumberFormat]:
+    # Point estimates only: a CLT interval of an accuracy near 1 may poke above 1 and
+    # must not push the metric off the 0–1 scale.
+    values: dict[str, list[float]] = {}
+    for by_metric in task.metrics.values():
+        for metric, e in by_metric.items():
+            values.setdefault(metric, []).append(e.value)
+    for metric, d in task.comparisons.items():
+        values.setdefault(metric, []).append(d.delta)
+    for s in task.slices:
+        for e in s.estimates.values():
+            values.setdefault(s.metric, []).append(e.value)
+    if task.mde is not None:
+        values.setdefault(task.mde.metric, []).append(task.mde.effect)
+    return {metric: metric_format(metric, v) for metric, v in values.items()}
+
+
+def _metric_order(task: TaskResult) -> list[str]:
+    seen: dict[str, None] = {}
+    for model in task.models:
+        seen.update(dict.fromkeys(task.metrics.get(model, {})))
+    seen.update(dict.fromkeys(task.comparisons))
+    names = list(seen)
+    if task.headline in seen:
+        names.remove(task.headline)
+        names.insert(0, task.headline)
+    return names
+
+
+def _columns(task: TaskResult) -> tuple[Column, ...]:
+    if task.candidate is None or task.baseline is None:
+        return tuple(Column(m, "") for m in task.models)
+    rest = [m for m in task.models if m not in (task.baseline, task.candidate)]
+    return (
+        Column(task.baseline, "baseline"),
+        Column(task.candidate, "candidate"),
+        *(Column(m, "") for m in rest),
+    )
+
+
+def _task_facts(task: TaskResult) -> tuple[Fact, ...]:
+    data = task.dataset
+    facts = [
+        Fact("type", task.type),
+        Fact("dataset", data.path),
+        Fact("dataset hash", data.hash[:16], detail=data.hash),
+        Fact("examples", fmt_count(data.n)),
+    ]
+    if task.candidate is not None and task.baseline is not None:
+        facts.append(
+            Fact("comparison", f"{task.candidate} (candidate) vs {task.baseline} (baseline)")
+        )
+    facts.append(Fact("models", ", ".join(task.models)))
+    facts.append(Fact("headline metric", task.headline))
+    if data.slices:
+        facts.append(Fact("slices", ", ".join(data.slices)))
+    return tuple(facts)
+
+
+def _estimate_cell(estimate: Estimate | None, decimals: int) -> Cell | None:
+    if estimate is None:
+        return None
+    return Cell(
+        value=fmt_number(estimate.value, decimals),
+        interval=fmt_interval(estimate.ci_low, estimate.ci_high, decimals),
+        method=estimate.method,
+        detail=(
+            f"{fmt_percent(estimate.confidence)} CI by {estimate.method}, "
+            f"n = {fmt_count(estimate.n)}"
+        ),
+    )
+
+
+def _delta_cell(diff: Difference | None, decimals: int) -> Cell | None:
+    if diff is None:
+        return None
+    return Cell(
+        value=fmt_signed(diff.delta, decimals),
+        interval=fmt_interval(diff.ci_low, diff.ci_high, decimals, signed=True),
+        method=diff.test,
+        detail=(
+            f"{fmt_percent(diff.confidence)} CI on the paired difference, {diff.test}, "
+            f"n = {fmt_count(diff.n)} pairs"
+        ),
+    )
+
+
+def _metric_row(
+    task: TaskResult, metric: str, columns: Sequence[Column], decimals: int, correction: str
+) -> MetricRow:
+    diff = task.comparisons.get(metric)
+    return MetricRow(
+        metric=metric,
+        headline=metric == task.headline,
+        estimates=tuple(
+            _estimate_cell(task.metrics.get(c.model, {}).get(metric), decimals) for c in columns
+        ),
+        delta=_delta_cell(diff, decimals),
+        p=fmt_p(None if diff is None else diff.p_value),
+        p_adjusted=fmt_p(None if diff is None else diff.p_adjusted),
+        test="—" if diff is None else diff.test,
+        test_detail="" if diff is None else f"{diff.test} on {fmt_count(diff.n)} paired examples",
+        verdict="not compared" if diff is None else diff.verdict,
+        verdict_class=verdict_class(diff),
+    )
+
+
+def _slice_row(
+    item: SliceResult, columns: Sequence[Column], formats: Mapping[str, NumberFormat]
+) -> SliceRow:
+    decimals = formats[item.metric].decimals if item.metric in formats else 3
+    return SliceRow(
+        column=item.column,
+        value=item.value,
+        n=fmt_count(item.n),
+        small=item.small,
+        estimates=tuple(_estimate_cell(item.estimates.get(c.model), decimals) for c in columns),
+        delta=_delta_cell(item.comparison, decimals),
+        p_adjusted=fmt_p(None if item.comparison is None else item.comparison.p_adjusted),
+        verdict="—" if item.comparison is None else item.comparison.verdict,
+        verdict_class=verdict_class(item.comparison),
+    )
+
+
+def _metric_figure(
+    task: TaskResult,
+    metrics: Sequence[str],
+    columns: Sequence[Column],
+    formats: Mapping[str, NumberFormat],
+    anchor: str,
+) -> FigureView | None:
+    estimated = [m for m in metrics if any(m in task.metrics.get(c.model, {}) for c in columns)]
+    if not estimated:
+        return None
+    figure = metric_bars([c.model for c in columns], estimated, task.metrics, formats)
+    return to_view(
+        figure,
+        id=f"{anchor}-metrics",
+        title="Metrics by model",
+        caption="Bars are point estimates; whiskers their confidence intervals.",
+    )
+
+
+def _delta_figure(
+    task: TaskResult,
+    metrics: Sequence[str],
+    formats: Mapping[str, NumberFormat],
+    correction: str,
+    anchor: str,
+) -> FigureView | None:
+    if task.candidate is None or task.baseline is None or not task.comparisons:
+        return None
+    figure = delta_forest(
+        metrics,
+        task.comparisons,
+        formats,
+        candidate=task.candidate,
+        baseline=task.baseline,
+        correction=correction,
+    )
+    return to_view(
+        figure,
+        id=f"{anchor}-deltas",
+        title=f"Difference {task.candidate} − {task.baseline}",
+        caption=(
+            "Paired difference per metric with its confidence interval; the dotted line is "
+            f"no difference. Colour is the verdict after {correction} correction."
+        ),
+    )
+
+
+def _confusion_figure(
+    task: TaskResult, columns: Sequence[Column], anchor: str
+) -> FigureView | None:
+    if not task.confusion:
+        return None
+    models = [c.model for c in columns if c.model in task.confusion]
+    models += [m for m in task.confusion if m not in models]
+    return to_view(
+        confusion_figure(models, task.confusion),
+        id=f"{anchor}-confusion",
+        title="Confusion matrices",
+        caption="Rows are true labels, columns predicted labels.",
+    )
+
+
+def _slice_figure(
+    task: TaskResult,
+    columns: Sequence[Column],
+    formats: Mapping[str, NumberFormat],
+    correction: str,
+    anchor: str,
+) -> FigureView | None:
+    if not task.slices:
+        return None
+    metric = task.slices[0].metric
+    figure = slice_forest(
+        task.slices,
+        [c.model for c in columns],
+        formats,
+        overall=task.comparisons.get(metric),
+        correction=correction,
+    )
+    return to_view(
+        figure,
+        id=f"{anchor}-slices",
+        title=f"{metric} by slice",
+        caption="Slices in their stored order with confidence intervals.",
+    )
