@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from heldout._errors import MetricError
 from heldout.scoring import ScoreRows
 from heldout.stats import Difference, Estimate, StatsConfig, adjust_pvalues, compare_all, estimate_all, verdict_for
 
@@ -78,12 +79,20 @@ def slice_results(
             for model, model_rows in rows.items():
                 sub = _only(model_rows.subset(mask), metric)
                 subsets[model] = sub
-                estimates[model] = estimate_all(sub, cluster=cluster, config=config)[metric]
+                try:
+                    estimates[model] = estimate_all(sub, cluster=cluster, config=config)[metric]
+                except MetricError as exc:
+                    # e.g. AUC on a slice holding one class: shown as undefined, not fatal
+                    estimates[model] = _undefined(n, config, exc)
             comparison = None
-            if candidate is not None and baseline is not None and n >= 2:
-                comparison = compare_all(
-                    subsets[candidate], subsets[baseline], cluster=cluster, config=_uncorrected(config)
-                )[metric]
+            defined = all(not np.isnan(e.value) for e in estimates.values())
+            if candidate is not None and baseline is not None and n >= 2 and defined:
+                try:
+                    comparison = compare_all(
+                        subsets[candidate], subsets[baseline], cluster=cluster, config=_uncorrected(config)
+                    )[metric]
+                except MetricError:
+                    comparison = None
             found.append(
                 SliceResult(
                     column=column,
@@ -96,6 +105,11 @@ def slice_results(
                 )
             )
     return _corrected(found, rows, metric, config)
+
+
+def _undefined(n: int, config: StatsConfig, exc: MetricError) -> Estimate:
+    nan = float("nan")
+    return Estimate(nan, nan, nan, n, f"undefined: {exc}", config.confidence)
 
 
 def _only(rows: ScoreRows, metric: str) -> ScoreRows:

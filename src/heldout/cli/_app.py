@@ -7,7 +7,8 @@ import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from datetime import UTC
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -18,6 +19,9 @@ from heldout._errors import HeldoutError
 from heldout.cli._format import fmt_delta, fmt_estimate, fmt_p
 from heldout.cli._tables import print_run
 from heldout.run import Run
+
+if TYPE_CHECKING:
+    from heldout.store import RunSummary
 
 __all__ = ["app", "main"]
 
@@ -132,21 +136,20 @@ def runs(
             table.add_column(col)
         for s in summaries:
             cells = _headline_cells(s)
-            table.add_row(s.id, s.name, f"{s.created_at:%Y-%m-%d %H:%M}", ", ".join(s.models), *cells)
+            table.add_row(s.id, s.name, f"{s.created_at.astimezone(UTC):%Y-%m-%d %H:%M}", ", ".join(s.models), *cells)
         console.print(table)
 
 
-def _headline_cells(summary: Any) -> list[str]:
-    heads = list(getattr(summary, "headlines", ()) or ())
-    if not heads:
+def _headline_cells(summary: RunSummary) -> list[str]:
+    if not summary.tasks:
         return ["", "", "", summary.status]
-    h = heads[0]
-    metric = h.metric
-    cand = h.candidate
+    task = summary.tasks[0]
+    metric = task.headline
+    cand = task.candidate_estimate
     text = f"{metric} {fmt_estimate(metric, cand)}" if cand is not None else metric
-    if h.comparison is None:
+    d = task.difference
+    if d is None:
         return [text, "", "", ""]
-    d = h.comparison
     return [text, fmt_delta(metric, d), fmt_p(d.p_adjusted), d.verdict]
 
 

@@ -22,16 +22,16 @@ def fmt_value(metric: str, value: float) -> str:
     return f"{value:.2f}" if wide_scale(metric) else f"{value:.3f}"
 
 
-def fmt_estimate(metric: str, est: Estimate) -> str:
-    return f"{fmt_value(metric, est.value)} [{fmt_value(metric, est.ci_low)}, {fmt_value(metric, est.ci_high)}]"
+def fmt_estimate(metric: str, est: Estimate, *, sep: str = " ") -> str:
+    return f"{fmt_value(metric, est.value)}{sep}[{fmt_value(metric, est.ci_low)}, {fmt_value(metric, est.ci_high)}]"
 
 
-def fmt_delta(metric: str, diff: Difference) -> str:
+def fmt_delta(metric: str, diff: Difference, *, sep: str = " ") -> str:
     def signed(v: float) -> str:
         text = fmt_value(metric, v)
         return text if text.startswith("-") or text == "—" else f"+{text}"
 
-    return f"{signed(diff.delta)} [{signed(diff.ci_low)}, {signed(diff.ci_high)}]"
+    return f"{signed(diff.delta)}{sep}[{signed(diff.ci_low)}, {signed(diff.ci_high)}]"
 
 
 def fmt_p(p: float | None) -> str:

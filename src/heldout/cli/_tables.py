@@ -2,47 +2,63 @@
 
 from __future__ import annotations
 
+from rich import box
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
 from heldout.cli._format import fmt_delta, fmt_estimate, fmt_p, fmt_value
 from heldout.run import Run, TaskResult
+from heldout.stats import Estimate
 
 __all__ = ["print_run", "task_table"]
 
+_NARROW = {"no significant difference": "n.s."}
 _VERDICT_STYLE = {"better": "bold green", "worse": "bold red", "no significant difference": "dim"}
 
 
-def task_table(task: TaskResult) -> Table:
-    """metric | baseline [CI] | candidate [CI] | Δ [CI] | p | verdict (or one column per model)."""
+def task_table(task: TaskResult, *, width: int = 140) -> Table:
+    """metric | baseline [CI] | candidate [CI] | Δ [CI] | p | verdict (or one column per model).
+
+    Below 110 columns the models' own intervals are left out (the report and ``--json``
+    have them) so the difference, its interval and the verdict still fit on one line.
+    """
+    narrow = width < 110
     title = f"{task.name} · {task.type} · n={task.dataset.n:,}"
-    table = Table(title=title, title_justify="left", header_style="bold")
-    table.add_column("metric", style="cyan", no_wrap=True)
+    table = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    longest = max((len(m) + 2 for by_metric in task.metrics.values() for m in by_metric), default=8)
+    table.add_column("metric", style="cyan", no_wrap=not narrow, overflow="fold", min_width=min(longest, 15))
+    conf = f"{_conf(task):.0%} CI"
+
+    def est(metric: str, e: Estimate) -> str:
+        return fmt_value(metric, e.value) if narrow else fmt_estimate(metric, e)
+
     if task.candidate is not None and task.baseline is not None:
         base, cand = task.baseline, task.candidate
-        table.add_column(f"{base} [95% CI]" if _conf(task) == 0.95 else f"{base} [CI]", justify="right")
-        table.add_column(f"{cand} [CI]", justify="right")
-        table.add_column("Δ [CI]", justify="right")
-        table.add_column("p (adj.)", justify="right")
-        table.add_column("verdict")
+        table.add_column(base if narrow else f"{base} [{conf}]", justify="right", no_wrap=True)
+        table.add_column(cand if narrow else f"{cand} [CI]", justify="right", no_wrap=True)
+        table.add_column(f"Δ [{conf}]" if narrow else "Δ [CI]", justify="right", no_wrap=True)
+        table.add_column("p (adj.)", justify="right", no_wrap=True)
+        table.add_column("verdict", min_width=8)
         for metric in task.metrics[cand]:
             diff = task.comparisons.get(metric)
             name = f"{metric} ★" if metric == task.headline else metric
+            cells = [name, est(metric, task.metrics[base][metric]), est(metric, task.metrics[cand][metric])]
             if diff is None:
-                table.add_row(name, fmt_estimate(metric, task.metrics[base][metric]), fmt_estimate(metric, task.metrics[cand][metric]), "", "", "")
+                table.add_row(*cells, "", "", "")
                 continue
             table.add_row(
-                name,
-                fmt_estimate(metric, task.metrics[base][metric]),
-                fmt_estimate(metric, task.metrics[cand][metric]),
+                *cells,
                 fmt_delta(metric, diff),
                 fmt_p(diff.p_adjusted if diff.p_adjusted is not None else diff.p_value),
-                Text(diff.verdict, style=_VERDICT_STYLE[diff.verdict]),
+                Text(_NARROW.get(diff.verdict, diff.verdict) if narrow else diff.verdict, style=_VERDICT_STYLE[diff.verdict]),
             )
+        if narrow and any(d.verdict == "no significant difference" for d in task.comparisons.values()):
+            table.caption = "n.s. = no significant difference"
+            table.caption_justify = "left"
     else:
         for model in task.models:
-            table.add_column(f"{model} [CI]", justify="right")
+            table.add_column(f"{model} [{conf}]", justify="right", no_wrap=True)
         first = task.models[0]
         for metric in task.metrics[first]:
             table.add_row(metric, *(fmt_estimate(metric, task.metrics[m][metric]) for m in task.models))
@@ -94,6 +110,6 @@ def print_run(console: Console, run: Run, *, report: str | None = None) -> None:
     """Print every task's table and summary, then where the report is."""
     console.print(Text(f"run {run.id} · {run.name} · {run.created_at:%Y-%m-%d %H:%M} UTC", style="bold"))
     for task in run.tasks:
-        console.print(Group(task_table(task), _summary(task)))
+        console.print(Group(task_table(task, width=console.width), _summary(task)))
     if report:
         console.print(Text.assemble(("report: ", "bold"), report))

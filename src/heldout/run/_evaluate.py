@@ -193,11 +193,12 @@ def prepare(loaded: LoadedSpec, task: TaskSpec) -> PreparedTask:
             "Check that the predictions files use the dataset's ids"
         )
     has_proba = all(p.proba is not None for p in predictions.values())
-    metrics = _metrics(task, labels, has_proba)
+    index = loaded.spec.tasks.index(task)
+    metrics = _metrics(task, labels, has_proba, where=loaded.where_in_task(index, "metrics"))
     headline = task.headline or _default_headline(task, metrics, labels)
     if headline not in metrics:
         raise SpecError(
-            f'task "{task.name}": headline "{headline}" is not among its metrics{did_you_mean(headline, metrics)} '
+            f'{loaded.where_in_task(index, "headline")}: task "{task.name}": headline "{headline}" is not among its metrics{did_you_mean(headline, metrics)} '
             f"({', '.join(metrics)}). Add it to metrics: or pick one of those"
         )
     return PreparedTask(
@@ -227,13 +228,13 @@ def _labels(task: TaskSpec, dataset: Dataset) -> tuple[str, ...]:
     return task.labels
 
 
-def _metrics(task: TaskSpec, labels: tuple[str, ...], has_proba: bool) -> tuple[str, ...]:
+def _metrics(task: TaskSpec, labels: tuple[str, ...], has_proba: bool, *, where: str) -> tuple[str, ...]:
     if task.metrics is None:
         return tuple(default_metrics(task.type, labels=labels, has_proba=has_proba))
     try:
         check_metrics(task.type, list(task.metrics), labels=labels, has_proba=has_proba)
     except MetricError as exc:
-        raise MetricError(f'task "{task.name}": {exc}') from exc
+        raise MetricError(f'{where}: task "{task.name}": {exc}') from exc
     return task.metrics
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,15 @@ class LoadedSpec:
     root: Path
     source: Path | None
     hash: str
+    marks: Mapping[_Loc, tuple[int, int]] = field(default_factory=dict)
+    shorthand: bool = False
+
+    def where_in_task(self, index: int, key: str) -> str:
+        """``eval.yaml:LINE:COL`` of a key of the ``index``-th task (or just the file name)."""
+        loc: _Loc = (key,) if self.shorthand else ("tasks", index, key)
+        if self.shorthand and key in ("headline", "labels", "positive_label"):
+            loc = ("task", key)
+        return _where(self.source, loc, dict(self.marks))
 
     def resolve(self, path: str) -> Path:
         """A path from the spec, resolved against the spec's folder."""
@@ -91,7 +100,14 @@ def _validate(
     except ValidationError as exc:
         raise SpecError(_describe(exc, source, marks)) from exc
     dumped = spec.model_dump(mode="json", exclude_none=True, exclude={"dataset", "task", "metrics"})
-    return LoadedSpec(spec=spec, root=root, source=source, hash=sha256_hex(canonical_json(dumped)))
+    return LoadedSpec(
+        spec=spec,
+        root=root,
+        source=source,
+        hash=sha256_hex(canonical_json(dumped)),
+        marks=marks,
+        shorthand="tasks" not in data,
+    )
 
 
 def _describe(exc: ValidationError, source: Path | None, marks: dict[_Loc, tuple[int, int]]) -> str:

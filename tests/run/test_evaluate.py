@@ -1,0 +1,81 @@
+"""The Python API on real files: numbers equal the reference libraries, runs read back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import accuracy_score, f1_score, mean_absolute_error, r2_score
+from statsmodels.stats.contingency_tables import mcnemar
+
+import heldout
+from tests.conftest import Project
+
+
+def _frame(path: Path) -> pd.DataFrame:
+    return pd.read_json(path, lines=True)
+
+
+def test_metrics_match_sklearn_and_run_reads_back(project: Project) -> None:
+    run = heldout.evaluate(project.spec, store=project.store_url())
+    data, tuned = _frame(project.data), _frame(project.tuned)
+    assert run.metrics["tuned"]["accuracy"].value == pytest.approx(accuracy_score(data["label"], tuned["prediction"]), abs=1e-12)
+    assert run.metrics["tuned"]["macro_f1"].value == pytest.approx(
+        f1_score(data["label"], tuned["prediction"], average="macro"), abs=1e-9
+    )
+    base = _frame(project.base)
+    a = (tuned["prediction"] == data["label"]).to_numpy()
+    b = (base["prediction"] == data["label"]).to_numpy()
+    table = [[np.sum(a & b), np.sum(a & ~b)], [np.sum(~a & b), np.sum(~a & ~b)]]
+    expected = mcnemar(table, exact=(table[0][1] + table[1][0]) < 25).pvalue
+    assert run.comparisons["accuracy"].p_value == pytest.approx(expected, rel=1e-9)
+    assert run.comparisons["accuracy"].test.startswith("mcnemar")
+    # clustered intervals: the spec names a cluster column
+    assert run.metrics["tuned"]["accuracy"].method == "clt-clustered"
+    again = heldout.load_run(run.id[:6], store=project.store_url())
+    assert again.to_dict() == run.to_dict()
+    pd.testing.assert_frame_equal(again.examples(), run.examples())
+    ex = run.examples()
+    assert {"id", "input", "target", "lang", "cluster", "pred:base", "pred:tuned", "correct:tuned"} <= set(ex.columns)
+    assert len(ex) == 120
+
+
+def test_missing_drop_evaluates_the_shared_examples(project: Project) -> None:
+    lines = project.base.read_text(encoding="utf-8").splitlines(keepends=True)
+    project.base.write_text("".join(lines[:-10]), encoding="utf-8")
+    spec = project.spec.read_text(encoding="utf-8").replace(
+        "path: base.jsonl}", "path: base.jsonl, missing: drop}"
+    )
+    project.spec.write_text(spec, encoding="utf-8")
+    run = heldout.evaluate(project.spec, save=False)
+    task = run.tasks[0]
+    assert task.dropped == {"base": 10}
+    assert run.metrics["tuned"]["accuracy"].n == 110
+
+
+def test_regression_task(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    y = rng.normal(10, 3, 200)
+    rows = [{"id": i, "y": float(v)} for i, v in enumerate(y)]
+    (tmp_path / "d.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    preds = {"a": y + rng.normal(0, 1.0, 200), "b": y + rng.normal(0, 2.0, 200)}
+    for name, p in preds.items():
+        (tmp_path / f"{name}.csv").write_text("id,prediction\n" + "".join(f"{i},{v}\n" for i, v in enumerate(p)))
+    spec = {
+        "name": "reg",
+        "models": {"b": {"backend": "predictions", "path": "b.csv"}, "a": {"backend": "predictions", "path": "a.csv"}},
+        "dataset": {"path": "d.jsonl", "id": "id", "target": "y"},
+        "task": {"type": "regression"},
+    }
+    from heldout.spec import spec_from_mapping
+
+    run = heldout.evaluate(spec_from_mapping(spec, root=tmp_path), save=False)
+    assert run.metrics["a"]["mae"].value == pytest.approx(mean_absolute_error(y, preds["a"]), abs=1e-9)
+    assert run.metrics["a"]["r2"].value == pytest.approx(r2_score(y, preds["a"]), abs=1e-9)
+    # two models and no compare: the second listed is judged against the first
+    assert run.tasks[0].candidate == "a" and run.tasks[0].baseline == "b"
+    assert run.comparisons["mae"].verdict == "better"
+    assert run.comparisons["mae"].delta < 0
