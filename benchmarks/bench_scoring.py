@@ -66,11 +66,54 @@ def make_classification(root: Path, n: int, seed: int = 0) -> Path:
     return spec
 
 
-_WORDS = (
-    "the order arrived late and the box was damaged please send a refund or a replacement "
-    "we are sorry for the trouble your account has been updated thanks for waiting our team "
-    "will check the invoice today you can reset the password from the settings page"
-).split()
+_WORDS = [
+    "the",
+    "order",
+    "arrived",
+    "late",
+    "and",
+    "the",
+    "box",
+    "was",
+    "damaged",
+    "please",
+    "send",
+    "a",
+    "refund",
+    "or",
+    "a",
+    "replacement",
+    "we",
+    "are",
+    "sorry",
+    "for",
+    "the",
+    "trouble",
+    "your",
+    "account",
+    "has",
+    "been",
+    "updated",
+    "thanks",
+    "for",
+    "waiting",
+    "our",
+    "team",
+    "will",
+    "check",
+    "the",
+    "invoice",
+    "today",
+    "you",
+    "can",
+    "reset",
+    "the",
+    "password",
+    "from",
+    "the",
+    "settings",
+    "page",
+]
 
 
 def make_generation(root: Path, n: int, seed: int = 0) -> Path:
@@ -110,7 +153,16 @@ def run_heldout(spec: Path, out: Path) -> tuple[float, float, dict[str, object]]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.perf_counter()
     subprocess.run(
-        [*HELDOUT, "run", str(spec), "--no-report", "--json", str(out), "--store", f"sqlite:///{spec.parent / 'store.db'}"],
+        [
+            *HELDOUT,
+            "run",
+            str(spec),
+            "--no-report",
+            "--json",
+            str(out),
+            "--store",
+            f"sqlite:///{spec.parent / 'store.db'}",
+        ],
         check=True,
         stdout=subprocess.DEVNULL,
         env={**os.environ, "COLUMNS": "200"},
@@ -124,7 +176,9 @@ def floor_classification(root: Path) -> float:
     from sklearn import metrics as skm
 
     t0 = time.perf_counter()
-    y = (pq.read_table(root / "data.parquet").column("label").to_numpy(zero_copy_only=False) == "pos").astype(int)
+    y = (
+        pq.read_table(root / "data.parquet").column("label").to_numpy(zero_copy_only=False) == "pos"
+    ).astype(int)
     for name in ("base", "tuned"):
         t = pq.read_table(root / f"{name}.parquet")
         pred = (t.column("prediction").to_numpy(zero_copy_only=False) == "pos").astype(int)
@@ -142,7 +196,9 @@ def naive_per_resample(root: Path, resamples: int) -> float:
     """Seconds per resample of the naive loop (f1 + AUC on resampled rows), one model."""
     from sklearn.metrics import f1_score, roc_auc_score
 
-    y = (pq.read_table(root / "data.parquet").column("label").to_numpy(zero_copy_only=False) == "pos").astype(int)
+    y = (
+        pq.read_table(root / "data.parquet").column("label").to_numpy(zero_copy_only=False) == "pos"
+    ).astype(int)
     t = pq.read_table(root / "base.parquet")
     pred = (t.column("prediction").to_numpy(zero_copy_only=False) == "pos").astype(int)
     p = t.column("p_pos").to_numpy()
@@ -166,12 +222,18 @@ def points_only_text(root: Path) -> float:
         hyps = [json.loads(line)["prediction"] for line in (root / f"{name}.texts.jsonl").open()]
         sacrebleu.corpus_bleu(hyps, [refs])
         sacrebleu.corpus_chrf(hyps, [refs])
-        float(np.mean([scorer.score(r, h)["rougeL"].fmeasure for r, h in zip(refs, hyps, strict=True)]))
+        float(
+            np.mean(
+                [scorer.score(r, h)["rougeL"].fmeasure for r, h in zip(refs, hyps, strict=True)]
+            )
+        )
     return time.perf_counter() - t0
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--small-rows", type=int, default=100_000)
     parser.add_argument("--texts", type=int, default=20_000)
@@ -187,7 +249,9 @@ def main() -> None:
             spec = make_classification(root, n)
             wall, rss, doc = run_heldout(spec, root / "out.json")
             floor = floor_classification(root)
-            naive = naive_per_resample(root, naive_resamples) * 1000 * 2  # 1,000 resamples, two models
+            naive = (
+                naive_per_resample(root, naive_resamples) * 1000 * 2
+            )  # 1,000 resamples, two models
             results[f"classification_{label}"] = {
                 "rows": n,
                 "heldout_s": round(wall, 2),

@@ -51,8 +51,12 @@ def build_project(root: Path, n: int = 120, seed: int = 3) -> Project:
             }
         )
         for preds, p_right in ((base, 0.6), (tuned, 0.85)):
-            pred = label if rng.random() < p_right else rng.choice([x for x in LABELS if x != label])
-            preds.append({"id": f"T{i:04d}", "prediction": pred, "probabilities": _probs(pred, rng)})
+            pred = (
+                label if rng.random() < p_right else rng.choice([x for x in LABELS if x != label])
+            )
+            preds.append(
+                {"id": f"T{i:04d}", "prediction": pred, "probabilities": _probs(pred, rng)}
+            )
     (root / "data").mkdir(parents=True, exist_ok=True)
     data = root / "data" / "tickets.jsonl"
     _write_jsonl(data, rows)

@@ -62,28 +62,127 @@ def _set(key: str, value: object) -> Callable[[dict[str, object]], None]:
 
 # (case id, mutation, regex the one-line message must match)
 CASES: list[tuple[str, Callable[[Project], None], str]] = [
-    ("broken_json_line", lambda p: _rewrite_line(p.data, 3, '{"ticket_id": "T0002", "text": "x", '), r"tickets.jsonl:3:\d+: invalid JSON"),
-    ("missing_target_column", _spec_replace("target: label", "target: intent"), r'tickets.jsonl: column "intent" \(dataset.target\) not found'),
-    ("wrong_label_type", lambda p: _edit_json_line(p.data, 4, _set("label", ["bug"])), r"tickets.jsonl:4: target column \"label\" holds a list"),
-    ("nan_target_csv", lambda p: _to_csv(p, "T0004,some text,,en,C2"), r"tickets.csv:6: target column \"label\" is empty or NaN"),
-    ("empty_dataset", lambda p: p.data.write_text("", encoding="utf-8"), r"tickets.jsonl: dataset file is empty"),
-    ("duplicate_ids", lambda p: _edit_json_line(p.data, 9, _set("ticket_id", "T0002")), r'tickets.jsonl:9: duplicate id "T0002" \(first seen on line 3\)'),
-    ("unknown_label", lambda p: _edit_json_line(p.data, 7, _set("label", "refund")), r'tickets.jsonl:7: target "refund" is not one of the labels'),
-    ("utf16_bom", lambda p: p.data.write_bytes(p.data.read_text(encoding="utf-8").encode("utf-16")), r"tickets.jsonl:1:1: file is UTF-16 encoded"),
-    ("bad_yaml", lambda p: p.spec.write_text(p.spec.read_text(encoding="utf-8").replace("  base:", "\tbase:"), encoding="utf-8"), r"eval.yaml:3:1: invalid YAML"),
-    ("dataset_path_missing", _spec_replace("data/tickets.jsonl", "data/tickets_v2.jsonl"), r"tickets_v2.jsonl: dataset file not found"),
-    ("unknown_spec_key", _spec_replace("  slices: [lang]", "  slice: [lang]"), r'eval.yaml:\d+:\d+: dataset: unknown key "slice" \(did you mean "slices"\?\)'),
-    ("predictions_missing_ids", lambda p: p.base.write_text("".join(p.base.read_text(encoding="utf-8").splitlines(keepends=True)[:-5]), encoding="utf-8"), r"base.jsonl: 5 of 120 dataset examples have no prediction"),
-    ("predictions_extra_id", lambda p: _edit_json_line(p.tuned, 11, _set("id", "T9999")), r'tuned.jsonl:11: id "T9999" is not in the dataset'),
-    ("prediction_unknown_label", lambda p: _edit_json_line(p.base, 12, _set("prediction", "Billing")), r'base.jsonl:12: prediction "Billing" is not a label \(did you mean "billing"\?\)'),
-    ("probabilities_do_not_sum", lambda p: _edit_json_line(p.base, 13, _set("probabilities", {"billing": 0.5, "bug": 0.2, "other": 0.1})), r"base.jsonl:13: probabilities sum to 0.8000, not 1"),
-    ("nan_probability", lambda p: _edit_json_line(p.tuned, 14, _set("probabilities", {"billing": float("nan"), "bug": 0.5, "other": 0.5})), r"tuned.jsonl:14: probabilities .* are not all numbers in \[0, 1\]"),
-    ("csv_wrong_field_count", lambda p: _to_csv(p, "T0004,some,text,bug,en,C2"), r"tickets.csv:6: malformed CSV"),
-    ("unknown_metric", _spec_replace("metrics: [accuracy, macro_f1", "metrics: [acuracy, macro_f1"), r'eval.yaml:\d+:\d+: task "main": .*"acuracy".*did you mean "accuracy"'),
-    ("compare_unknown_model", _spec_replace("candidate: tuned", "candidate: tunde"), r'eval.yaml:\d+:\d+: compare.candidate "tunde" is not a model'),
-    ("json_line_not_object", lambda p: _rewrite_line(p.base, 2, '["T0001", "bug"]'), r"base.jsonl:2:1: expected a JSON object per line"),
-    ("duplicate_prediction_ids", lambda p: _edit_json_line(p.base, 20, _set("id", "T0000")), r'base.jsonl:20: duplicate id "T0000" \(first seen on line 1\)'),
-    ("invalid_utf8", lambda p: p.data.write_bytes(p.data.read_bytes().replace(b"ticket number 7 ", b"ticket \xff\xfe number 7 ")), r"tickets.jsonl:8: not valid UTF-8"),
+    (
+        "broken_json_line",
+        lambda p: _rewrite_line(p.data, 3, '{"ticket_id": "T0002", "text": "x", '),
+        r"tickets.jsonl:3:\d+: invalid JSON",
+    ),
+    (
+        "missing_target_column",
+        _spec_replace("target: label", "target: intent"),
+        r'tickets.jsonl: column "intent" \(dataset.target\) not found',
+    ),
+    (
+        "wrong_label_type",
+        lambda p: _edit_json_line(p.data, 4, _set("label", ["bug"])),
+        r"tickets.jsonl:4: target column \"label\" holds a list",
+    ),
+    (
+        "nan_target_csv",
+        lambda p: _to_csv(p, "T0004,some text,,en,C2"),
+        r"tickets.csv:6: target column \"label\" is empty or NaN",
+    ),
+    (
+        "empty_dataset",
+        lambda p: p.data.write_text("", encoding="utf-8"),
+        r"tickets.jsonl: dataset file is empty",
+    ),
+    (
+        "duplicate_ids",
+        lambda p: _edit_json_line(p.data, 9, _set("ticket_id", "T0002")),
+        r'tickets.jsonl:9: duplicate id "T0002" \(first seen on line 3\)',
+    ),
+    (
+        "unknown_label",
+        lambda p: _edit_json_line(p.data, 7, _set("label", "refund")),
+        r'tickets.jsonl:7: target "refund" is not one of the labels',
+    ),
+    (
+        "utf16_bom",
+        lambda p: p.data.write_bytes(p.data.read_text(encoding="utf-8").encode("utf-16")),
+        r"tickets.jsonl:1:1: file is UTF-16 encoded",
+    ),
+    (
+        "bad_yaml",
+        lambda p: p.spec.write_text(
+            p.spec.read_text(encoding="utf-8").replace("  base:", "\tbase:"), encoding="utf-8"
+        ),
+        r"eval.yaml:3:1: invalid YAML",
+    ),
+    (
+        "dataset_path_missing",
+        _spec_replace("data/tickets.jsonl", "data/tickets_v2.jsonl"),
+        r"tickets_v2.jsonl: dataset file not found",
+    ),
+    (
+        "unknown_spec_key",
+        _spec_replace("  slices: [lang]", "  slice: [lang]"),
+        r'eval.yaml:\d+:\d+: dataset: unknown key "slice" \(did you mean "slices"\?\)',
+    ),
+    (
+        "predictions_missing_ids",
+        lambda p: p.base.write_text(
+            "".join(p.base.read_text(encoding="utf-8").splitlines(keepends=True)[:-5]),
+            encoding="utf-8",
+        ),
+        r"base.jsonl: 5 of 120 dataset examples have no prediction",
+    ),
+    (
+        "predictions_extra_id",
+        lambda p: _edit_json_line(p.tuned, 11, _set("id", "T9999")),
+        r'tuned.jsonl:11: id "T9999" is not in the dataset',
+    ),
+    (
+        "prediction_unknown_label",
+        lambda p: _edit_json_line(p.base, 12, _set("prediction", "Billing")),
+        r'base.jsonl:12: prediction "Billing" is not a label \(did you mean "billing"\?\)',
+    ),
+    (
+        "probabilities_do_not_sum",
+        lambda p: _edit_json_line(
+            p.base, 13, _set("probabilities", {"billing": 0.5, "bug": 0.2, "other": 0.1})
+        ),
+        r"base.jsonl:13: probabilities sum to 0.8000, not 1",
+    ),
+    (
+        "nan_probability",
+        lambda p: _edit_json_line(
+            p.tuned, 14, _set("probabilities", {"billing": float("nan"), "bug": 0.5, "other": 0.5})
+        ),
+        r"tuned.jsonl:14: probabilities .* are not all numbers in \[0, 1\]",
+    ),
+    (
+        "csv_wrong_field_count",
+        lambda p: _to_csv(p, "T0004,some,text,bug,en,C2"),
+        r"tickets.csv:6: malformed CSV",
+    ),
+    (
+        "unknown_metric",
+        _spec_replace("metrics: [accuracy, macro_f1", "metrics: [acuracy, macro_f1"),
+        r'eval.yaml:\d+:\d+: task "main": .*"acuracy".*did you mean "accuracy"',
+    ),
+    (
+        "compare_unknown_model",
+        _spec_replace("candidate: tuned", "candidate: tunde"),
+        r'eval.yaml:\d+:\d+: compare.candidate "tunde" is not a model',
+    ),
+    (
+        "json_line_not_object",
+        lambda p: _rewrite_line(p.base, 2, '["T0001", "bug"]'),
+        r"base.jsonl:2:1: expected a JSON object per line",
+    ),
+    (
+        "duplicate_prediction_ids",
+        lambda p: _edit_json_line(p.base, 20, _set("id", "T0000")),
+        r'base.jsonl:20: duplicate id "T0000" \(first seen on line 1\)',
+    ),
+    (
+        "invalid_utf8",
+        lambda p: p.data.write_bytes(
+            p.data.read_bytes().replace(b"ticket number 7 ", b"ticket \xff\xfe number 7 ")
+        ),
+        r"tickets.jsonl:8:40: not valid UTF-8",
+    ),
     ("spec_not_found", lambda p: p.spec.unlink(), r"eval.yaml: file not found"),
 ]
 
@@ -92,7 +191,9 @@ CASES: list[tuple[str, Callable[[Project], None], str]] = [
 def seeded(tmp_path: Path) -> tuple[Project, bytes]:
     """A project whose store already holds one good run, and that store's bytes."""
     project = build_project(tmp_path / "p")
-    result = runner.invoke(app, ["run", str(project.spec), "--store", project.store_url(), "--no-report"])
+    result = runner.invoke(
+        app, ["run", str(project.spec), "--store", project.store_url(), "--no-report"]
+    )
     assert result.exit_code == 0, result.output
     db = project.root / "store.db"
     return project, db.read_bytes()
@@ -104,7 +205,9 @@ def test_bad_input_gets_one_line_exit_2_and_store_untouched(
 ) -> None:
     project, before = seeded
     mutate(project)
-    result = runner.invoke(app, ["run", str(project.spec), "--store", project.store_url(), "--no-report"])
+    result = runner.invoke(
+        app, ["run", str(project.spec), "--store", project.store_url(), "--no-report"]
+    )
     assert result.exit_code == 2, (case, result.output)
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, lines

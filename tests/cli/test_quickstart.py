@@ -66,7 +66,9 @@ def test_unknown_run_is_a_clear_error(demo: tuple[Path, str]) -> None:
     assert "heldout runs" in result.stderr
 
 
-def test_validate_checks_files_without_writing_a_store(demo: tuple[Path, str], tmp_path: Path) -> None:
+def test_validate_checks_files_without_writing_a_store(
+    demo: tuple[Path, str], tmp_path: Path
+) -> None:
     root, _ = demo
     cwd = os.getcwd()
     os.chdir(tmp_path)

@@ -22,7 +22,13 @@ def _jsonl(path: Path, rows: list[dict[str, object]]) -> Path:
 @pytest.fixture
 def dataset(tmp_path: Path):  # type: ignore[no-untyped-def]
     rows = [{"id": f"e{i}", "text": f"t{i}", "label": LABELS[i % 2]} for i in range(6)]
-    return load_dataset(_jsonl(tmp_path / "d.jsonl", rows), id="id", input="text", target="label", target_kind="label")
+    return load_dataset(
+        _jsonl(tmp_path / "d.jsonl", rows),
+        id="id",
+        input="text",
+        target="label",
+        target_kind="label",
+    )
 
 
 def _spec(path: Path, **kw: object) -> PredictionsModelSpec:
@@ -31,11 +37,16 @@ def _spec(path: Path, **kw: object) -> PredictionsModelSpec:
 
 def _load(tmp_path: Path, dataset, rows, **kw):  # type: ignore[no-untyped-def]
     path = _jsonl(tmp_path / "p.jsonl", rows)
-    return load_predictions(_spec(path, **kw), model="m", path=path, dataset=dataset, kind="label", labels=LABELS)
+    return load_predictions(
+        _spec(path, **kw), model="m", path=path, dataset=dataset, kind="label", labels=LABELS
+    )
 
 
 def test_aligns_by_id_whatever_the_file_order(tmp_path: Path, dataset) -> None:  # type: ignore[no-untyped-def]
-    rows = [{"id": f"e{i}", "prediction": "pos", "probabilities": {"neg": 0.25, "pos": 0.75}} for i in reversed(range(6))]
+    rows = [
+        {"id": f"e{i}", "prediction": "pos", "probabilities": {"neg": 0.25, "pos": 0.75}}
+        for i in reversed(range(6))
+    ]
     rows[0]["prediction"] = "neg"  # e5
     rows[0]["probabilities"] = {"neg": 0.9, "pos": 0.1}
     p = _load(tmp_path, dataset, rows)
@@ -54,7 +65,9 @@ def test_probability_list_and_single_column_forms(tmp_path: Path, dataset) -> No
 
 def test_missing_ids_error_or_drop_or_wrong(tmp_path: Path, dataset) -> None:  # type: ignore[no-untyped-def]
     rows = [{"id": f"e{i}", "prediction": "pos"} for i in range(4)]
-    with pytest.raises(DataError, match=r"2 of 6 dataset examples have no prediction \(e4, e5\).*missing: drop"):
+    with pytest.raises(
+        DataError, match=r"2 of 6 dataset examples have no prediction \(e4, e5\).*missing: drop"
+    ):
         _load(tmp_path, dataset, rows)
     dropped = _load(tmp_path, dataset, rows, missing="drop")
     assert list(dropped.present) == [True] * 4 + [False] * 2
@@ -72,21 +85,31 @@ def test_extra_ids_error_names_the_line(tmp_path: Path, dataset) -> None:  # typ
 def test_unknown_label_is_an_error_unless_scored_wrong(tmp_path: Path, dataset) -> None:  # type: ignore[no-untyped-def]
     rows = [{"id": f"e{i}", "prediction": "pos"} for i in range(6)]
     rows[3]["prediction"] = "Pos"
-    with pytest.raises(DataError, match=r'p.jsonl:4: prediction "Pos" is not a label \(did you mean "pos"\?\)'):
+    with pytest.raises(
+        DataError, match=r'p.jsonl:4: prediction "Pos" is not a label \(did you mean "pos"\?\)'
+    ):
         _load(tmp_path, dataset, rows)
     p = _load(tmp_path, dataset, rows, invalid="wrong")
     assert list(p.valid) == [True, True, True, False, True, True]
 
 
 def test_probabilities_must_sum_to_one(tmp_path: Path, dataset) -> None:  # type: ignore[no-untyped-def]
-    rows = [{"id": f"e{i}", "prediction": "pos", "probabilities": {"neg": 0.4, "pos": 0.6}} for i in range(6)]
+    rows = [
+        {"id": f"e{i}", "prediction": "pos", "probabilities": {"neg": 0.4, "pos": 0.6}}
+        for i in range(6)
+    ]
     rows[2]["probabilities"] = {"neg": 0.4, "pos": 0.4}
     with pytest.raises(DataError, match=r"p.jsonl:3: probabilities sum to 0.8000, not 1"):
         _load(tmp_path, dataset, rows)
 
 
 def test_probability_map_must_cover_every_label(tmp_path: Path, dataset) -> None:  # type: ignore[no-untyped-def]
-    rows = [{"id": f"e{i}", "prediction": "pos", "probabilities": {"neg": 0.4, "pos": 0.6}} for i in range(6)]
+    rows = [
+        {"id": f"e{i}", "prediction": "pos", "probabilities": {"neg": 0.4, "pos": 0.6}}
+        for i in range(6)
+    ]
     rows[1]["probabilities"] = {"pos": 1.0}
-    with pytest.raises(DataError, match=r'p.jsonl:2: "probabilities" has no number for label "neg"'):
+    with pytest.raises(
+        DataError, match=r'p.jsonl:2: "probabilities" has no number for label "neg"'
+    ):
         _load(tmp_path, dataset, rows)

@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+
+from heldout.report import render_report
+from heldout.run import Run
 from tests.report.report_fixtures import (
     CREATED,
     HOSTILE_INPUT,
@@ -14,9 +17,6 @@ from tests.report.report_fixtures import (
     single_model_task,
 )
 from tests.report.report_html_checks import Document
-
-from heldout.report import render_report
-from heldout.run import Run
 
 
 @pytest.fixture(scope="session")

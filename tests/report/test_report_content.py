@@ -6,6 +6,11 @@ from dataclasses import replace
 
 import pandas as pd
 import pytest
+
+from heldout.report import render_report
+from heldout.report._format import fmt_interval, fmt_number, fmt_p, fmt_signed, metric_format
+from heldout.run import Run, TaskResult
+from heldout.stats import Difference
 from tests.report.report_fixtures import (
     HOSTILE_INPUT,
     classification_task,
@@ -13,11 +18,6 @@ from tests.report.report_fixtures import (
     make_run,
 )
 from tests.report.report_html_checks import Document
-
-from heldout.report import render_report
-from heldout.report._format import fmt_interval, fmt_number, fmt_p, fmt_signed, metric_format
-from heldout.run import Run, TaskResult
-from heldout.stats import Difference
 
 
 def _doc(run: Run) -> Document:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.report.report_fixtures import classification_task, generation_task
-from tests.report.report_html_checks import Document
-
 from heldout.report._figures import confusion_figure, delta_forest, metric_bars
 from heldout.report._format import NumberFormat, metric_format
 from heldout.report._plot import SMALL_COLOR, VERDICT_COLORS, plot_text
 from heldout.report._slice_figure import SMALL_SLICES, slice_forest
 from heldout.run import TaskResult
+from tests.report.report_fixtures import classification_task, generation_task
+from tests.report.report_html_checks import Document
 
 
 def _formats(task: TaskResult) -> dict[str, NumberFormat]:

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import plotly.offline
 import pytest
-from tests.report.report_html_checks import Document, without_scripts
 
 import heldout.report
 from heldout import HeldoutError
 from heldout.report import write_report
 from heldout.run import Run
+from tests.report.report_html_checks import Document, without_scripts
 
 NETWORK_URL = re.compile(
     r"""\b(?:src|href|action|srcset|poster|data)\s*=\s*["']?\s*(?:https?:)?//""", re.I

@@ -22,25 +22,40 @@ def _frame(path: Path) -> pd.DataFrame:
 def test_metrics_match_sklearn_and_run_reads_back(project: Project) -> None:
     run = heldout.evaluate(project.spec, store=project.store_url())
     data, tuned = _frame(project.data), _frame(project.tuned)
-    assert run.metrics["tuned"]["accuracy"].value == pytest.approx(accuracy_score(data["label"], tuned["prediction"]), abs=1e-12)
+    assert run.metrics["tuned"]["accuracy"].value == pytest.approx(
+        accuracy_score(data["label"], tuned["prediction"]), abs=1e-12
+    )
     assert run.metrics["tuned"]["macro_f1"].value == pytest.approx(
         f1_score(data["label"], tuned["prediction"], average="macro"), abs=1e-9
     )
-    base = _frame(project.base)
+    # clustered intervals and tests: the spec names a cluster column
+    assert run.metrics["tuned"]["accuracy"].method == "clt-clustered"
+    assert run.comparisons["accuracy"].test == "paired-z-clustered"
+    again = heldout.load_run(run.id[:6], store=project.store_url())
+    assert again.to_dict() == run.to_dict()
+    pd.testing.assert_frame_equal(again.examples(), run.examples())
+
+
+def test_unclustered_comparison_is_mcnemar_with_wilson_intervals(project: Project) -> None:
+    project.spec.write_text(
+        project.spec.read_text(encoding="utf-8").replace("  cluster: customer\n", ""),
+        encoding="utf-8",
+    )
+    run = heldout.evaluate(project.spec, save=False)
+    data, tuned, base = _frame(project.data), _frame(project.tuned), _frame(project.base)
     a = (tuned["prediction"] == data["label"]).to_numpy()
     b = (base["prediction"] == data["label"]).to_numpy()
     table = [[np.sum(a & b), np.sum(a & ~b)], [np.sum(~a & b), np.sum(~a & ~b)]]
     expected = mcnemar(table, exact=(table[0][1] + table[1][0]) < 25).pvalue
     assert run.comparisons["accuracy"].p_value == pytest.approx(expected, rel=1e-9)
     assert run.comparisons["accuracy"].test.startswith("mcnemar")
-    # clustered intervals: the spec names a cluster column
-    assert run.metrics["tuned"]["accuracy"].method == "clt-clustered"
-    again = heldout.load_run(run.id[:6], store=project.store_url())
-    assert again.to_dict() == run.to_dict()
-    pd.testing.assert_frame_equal(again.examples(), run.examples())
+    assert run.metrics["tuned"]["accuracy"].method == "wilson"
     ex = run.examples()
-    assert {"id", "input", "target", "lang", "cluster", "pred:base", "pred:tuned", "correct:tuned"} <= set(ex.columns)
+    assert {"id", "input", "target", "lang", "pred:base", "pred:tuned", "correct:tuned"} <= set(
+        ex.columns
+    )
     assert len(ex) == 120
+    np.testing.assert_array_equal(ex["correct:tuned"].to_numpy(dtype=bool), a)
 
 
 def test_missing_drop_evaluates_the_shared_examples(project: Project) -> None:
@@ -63,19 +78,83 @@ def test_regression_task(tmp_path: Path) -> None:
     (tmp_path / "d.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     preds = {"a": y + rng.normal(0, 1.0, 200), "b": y + rng.normal(0, 2.0, 200)}
     for name, p in preds.items():
-        (tmp_path / f"{name}.csv").write_text("id,prediction\n" + "".join(f"{i},{v}\n" for i, v in enumerate(p)))
+        (tmp_path / f"{name}.csv").write_text(
+            "id,prediction\n" + "".join(f"{i},{v}\n" for i, v in enumerate(p))
+        )
     spec = {
         "name": "reg",
-        "models": {"b": {"backend": "predictions", "path": "b.csv"}, "a": {"backend": "predictions", "path": "a.csv"}},
+        "models": {
+            "b": {"backend": "predictions", "path": "b.csv"},
+            "a": {"backend": "predictions", "path": "a.csv"},
+        },
         "dataset": {"path": "d.jsonl", "id": "id", "target": "y"},
         "task": {"type": "regression"},
     }
     from heldout.spec import spec_from_mapping
 
     run = heldout.evaluate(spec_from_mapping(spec, root=tmp_path), save=False)
-    assert run.metrics["a"]["mae"].value == pytest.approx(mean_absolute_error(y, preds["a"]), abs=1e-9)
+    assert run.metrics["a"]["mae"].value == pytest.approx(
+        mean_absolute_error(y, preds["a"]), abs=1e-9
+    )
     assert run.metrics["a"]["r2"].value == pytest.approx(r2_score(y, preds["a"]), abs=1e-9)
     # two models and no compare: the second listed is judged against the first
     assert run.tasks[0].candidate == "a" and run.tasks[0].baseline == "b"
     assert run.comparisons["mae"].verdict == "better"
     assert run.comparisons["mae"].delta < 0
+
+
+def test_pr_auc_difference_is_the_difference_of_sklearn_values(project: Project) -> None:
+    from sklearn.metrics import average_precision_score
+    from sklearn.preprocessing import label_binarize
+
+    spec = project.spec.read_text(encoding="utf-8").replace(
+        "roc_auc, log_loss]", "roc_auc, pr_auc, log_loss]"
+    )
+    project.spec.write_text(spec, encoding="utf-8")
+    run = heldout.evaluate(project.spec, save=False)
+    data = _frame(project.data)
+    labels = ["billing", "bug", "other"]
+    y = label_binarize(data["label"], classes=labels)
+
+    def ap(path: Path) -> float:
+        proba = np.array([[p[label] for label in labels] for p in _frame(path)["probabilities"]])
+        return float(average_precision_score(y, proba, average="macro"))
+
+    expected = ap(project.tuned) - ap(project.base)
+    assert abs(expected) > 0.01
+    assert run.comparisons["pr_auc"].delta == pytest.approx(expected, abs=1e-9)
+
+
+def test_binned_pr_auc_keeps_the_exact_point_and_centres_its_interval() -> None:
+    from sklearn.metrics import average_precision_score
+
+    from heldout.scoring import score_classification
+    from heldout.stats import StatsConfig, compare_all, estimate_all
+
+    rng = np.random.default_rng(5)
+    n = 6000
+    y = (rng.random(n) < 0.4).astype(np.int64)
+    scores = {
+        name: 1 / (1 + np.exp(-(skill * (2 * y - 1) + rng.normal(size=n))))
+        for name, skill in (("a", 1.0), ("b", 0.6))
+    }
+    rows = {
+        name: score_classification(
+            y,
+            (s >= 0.5).astype(np.int64),
+            labels=("neg", "pos"),
+            metrics=["pr_auc"],
+            model=name,
+            proba=np.column_stack([1 - s, s]),
+        )
+        for name, s in scores.items()
+    }
+    assert rows["a"].metric("pr_auc").params["resampling_cells"] == "quantile_bins"
+    config = StatsConfig(n_resamples=300)
+    est = estimate_all(rows["a"], config=config)["pr_auc"]
+    exact = {name: average_precision_score(y, s) for name, s in scores.items()}
+    assert est.value == pytest.approx(exact["a"], abs=1e-12)
+    assert est.ci_low < est.value < est.ci_high
+    diff = compare_all(rows["a"], rows["b"], config=config)["pr_auc"]
+    assert diff.delta == pytest.approx(exact["a"] - exact["b"], abs=1e-12)
+    assert diff.ci_low < diff.delta < diff.ci_high

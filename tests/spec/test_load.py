@@ -22,7 +22,11 @@ models:
 
 
 def test_single_task_shorthand_folds_into_tasks(tmp_path: Path) -> None:
-    spec = load_spec(_write(tmp_path, BASE + "dataset: {path: d.jsonl}\ntask: {type: regression}\nmetrics: [mae]\n"))
+    spec = load_spec(
+        _write(
+            tmp_path, BASE + "dataset: {path: d.jsonl}\ntask: {type: regression}\nmetrics: [mae]\n"
+        )
+    )
     assert len(spec.spec.tasks) == 1
     task = spec.spec.tasks[0]
     assert (task.name, task.type, task.metrics) == ("main", "regression", ("mae",))
@@ -44,20 +48,28 @@ def test_bad_yaml_points_at_the_problem(tmp_path: Path) -> None:
 
 
 def test_unknown_backend_lists_available(tmp_path: Path) -> None:
-    text = BASE.replace("backend: predictions, path: a.jsonl", "backend: telepathy") + "dataset: {path: d}\ntask: {type: regression}\n"
-    with pytest.raises(SpecError, match="unknown backend 'telepathy'. Available: 'predictions'"):
+    text = (
+        BASE.replace("backend: predictions, path: a.jsonl", "backend: telepathy")
+        + "dataset: {path: d}\ntask: {type: regression}\n"
+    )
+    with pytest.raises(SpecError, match=r"unknown backend 'telepathy'\. Available: 'predictions'"):
         load_spec(_write(tmp_path, text))
 
 
 def test_compare_must_name_models(tmp_path: Path) -> None:
-    text = BASE + "compare: {candidate: tunde, baseline: base}\ndataset: {path: d}\ntask: {type: regression}\n"
-    with pytest.raises(SpecError, match='compare.candidate "tunde" is not a model'):
+    text = (
+        BASE
+        + "compare: {candidate: tunde, baseline: base}\ndataset: {path: d}\ntask: {type: regression}\n"
+    )
+    with pytest.raises(SpecError, match=r'compare\.candidate "tunde" is not a model'):
         load_spec(_write(tmp_path, text))
 
 
 def test_spec_hash_is_stable_and_content_sensitive(tmp_path: Path) -> None:
     a = load_spec(_write(tmp_path, BASE + "dataset: {path: d.jsonl}\ntask: {type: regression}\n"))
-    b = load_spec(_write(tmp_path, BASE + "dataset: {path: d.jsonl}\ntask: {type: regression}\n# a comment\n"))
+    b = load_spec(
+        _write(tmp_path, BASE + "dataset: {path: d.jsonl}\ntask: {type: regression}\n# a comment\n")
+    )
     c = load_spec(_write(tmp_path, BASE + "dataset: {path: e.jsonl}\ntask: {type: regression}\n"))
     assert a.hash == b.hash != c.hash
 

@@ -33,7 +33,9 @@ class ConfusionMatrix:
         }
 
 
-def confusion_matrix(y_true: NDArray[np.int64], y_pred: NDArray[np.int64], labels: tuple[str, ...]) -> ConfusionMatrix:
+def confusion_matrix(
+    y_true: NDArray[np.int64], y_pred: NDArray[np.int64], labels: tuple[str, ...]
+) -> ConfusionMatrix:
     """Counts of (true, predicted) label codes; ``-1`` predictions go to an ``(invalid)`` column."""
     c = len(labels)
     cols = np.where(y_pred < 0, c, y_pred)

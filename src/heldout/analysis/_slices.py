@@ -11,7 +11,15 @@ from numpy.typing import NDArray
 
 from heldout._errors import MetricError
 from heldout.scoring import ScoreRows
-from heldout.stats import Difference, Estimate, StatsConfig, adjust_pvalues, compare_all, estimate_all, verdict_for
+from heldout.stats import (
+    Difference,
+    Estimate,
+    StatsConfig,
+    adjust_pvalues,
+    compare_all,
+    estimate_all,
+    verdict_for,
+)
 
 __all__ = ["SliceResult", "slice_results"]
 
@@ -89,7 +97,10 @@ def slice_results(
             if candidate is not None and baseline is not None and n >= 2 and defined:
                 try:
                     comparison = compare_all(
-                        subsets[candidate], subsets[baseline], cluster=cluster, config=_uncorrected(config)
+                        subsets[candidate],
+                        subsets[baseline],
+                        cluster=cluster,
+                        config=_uncorrected(config),
                     )[metric]
                 except MetricError:
                     comparison = None
@@ -123,7 +134,11 @@ def _uncorrected(config: StatsConfig) -> StatsConfig:
 def _corrected(
     found: Sequence[SliceResult], rows: Mapping[str, ScoreRows], metric: str, config: StatsConfig
 ) -> tuple[SliceResult, ...]:
-    tested = [i for i, s in enumerate(found) if s.comparison is not None and not np.isnan(s.comparison.p_value)]
+    tested = [
+        i
+        for i, s in enumerate(found)
+        if s.comparison is not None and not np.isnan(s.comparison.p_value)
+    ]
     if not tested:
         return tuple(found)
     p = np.array([found[i].comparison.p_value for i in tested])  # type: ignore[union-attr]
@@ -138,7 +153,9 @@ def _corrected(
             comparison=replace(
                 d,
                 p_adjusted=float(p_adj),
-                verdict=verdict_for(d.delta, float(p_adj), alpha=config.alpha, higher_is_better=higher),
+                verdict=verdict_for(
+                    d.delta, float(p_adj), alpha=config.alpha, higher_is_better=higher
+                ),
             ),
         )
     return tuple(out)

@@ -6,8 +6,8 @@ import json
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from datetime import UTC
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -32,11 +32,18 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+
+
+def _out() -> Console:
+    # Made per command, so COLUMNS and the terminal in force at that moment are honoured.
+    return Console()
+
 
 StoreOpt = Annotated[
-    str | None, typer.Option("--store", help="SQLAlchemy URL of the run store [default: sqlite:///.heldout/heldout.db]")
+    str | None,
+    typer.Option(
+        "--store", help="SQLAlchemy URL of the run store [default: sqlite:///.heldout/heldout.db]"
+    ),
 ]
 
 
@@ -46,21 +53,26 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except HeldoutError as exc:
-        err_console.print(Text(f"error: {exc}", style="bold red"), soft_wrap=True)
+        Console(stderr=True).print(Text(f"error: {exc}", style="bold red"), soft_wrap=True)
         raise typer.Exit(2) from None
 
 
 @app.command()
 def quickstart(
-    directory: Annotated[Path, typer.Argument(help="Folder to write the demo project into")] = Path("heldout-demo"),
+    directory: Annotated[Path, typer.Argument(help="Folder to write the demo project into")] = Path(
+        "heldout-demo"
+    ),
 ) -> None:
     """Write a demo project (data, predictions of a base and a fine-tuned model, eval.yaml) and evaluate it."""
+    console = _out()
     from heldout.demo import write_demo_project
     from heldout.run import evaluate
 
     with _user_errors():
         spec_path = write_demo_project(directory)
-        console.print(f"wrote demo project to [bold]{directory}[/] ({spec_path.name}, data/, predictions/)")
+        console.print(
+            f"wrote demo project to [bold]{directory}[/] ({spec_path.name}, data/, predictions/)"
+        )
         with console.status("evaluating…"):
             run = evaluate(spec_path, store=_sqlite_in(directory))
         report = _write_report(run, directory / "report.html")
@@ -74,6 +86,7 @@ def quickstart(
 @app.command()
 def validate(spec: Annotated[Path, typer.Argument(help="Path of eval.yaml")]) -> None:
     """Check an eval.yaml and every file it names, without computing anything."""
+    console = _out()
     from heldout.run import prepare
     from heldout.spec import load_spec
 
@@ -92,13 +105,27 @@ def validate(spec: Annotated[Path, typer.Argument(help="Path of eval.yaml")]) ->
 @app.command()
 def run(
     spec: Annotated[Path, typer.Argument(help="Path of eval.yaml")],
-    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the results as JSON here")] = None,
-    report: Annotated[Path | None, typer.Option("--report", "-o", help="Where to write the HTML report [default: report.html beside eval.yaml]")] = None,
-    no_report: Annotated[bool, typer.Option("--no-report", help="Do not write the HTML report")] = False,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Also write the results as JSON here")
+    ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            "-o",
+            help="Where to write the HTML report [default: report.html beside eval.yaml]",
+        ),
+    ] = None,
+    no_report: Annotated[
+        bool, typer.Option("--no-report", help="Do not write the HTML report")
+    ] = False,
     store: StoreOpt = None,
-    no_save: Annotated[bool, typer.Option("--no-save", help="Do not record the run in the store")] = False,
+    no_save: Annotated[
+        bool, typer.Option("--no-save", help="Do not record the run in the store")
+    ] = False,
 ) -> None:
     """Evaluate the models of an eval.yaml, record the run, print the comparison, write the report."""
+    console = _out()
     from heldout.run import evaluate
     from heldout.spec import load_spec
 
@@ -108,7 +135,11 @@ def run(
             result = evaluate(loaded, store=store, save=not no_save)
         path = None
         if not no_report:
-            target = report or (loaded.resolve(loaded.spec.report) if loaded.spec.report else spec.parent / "report.html")
+            target = report or (
+                loaded.resolve(loaded.spec.report)
+                if loaded.spec.report
+                else spec.parent / "report.html"
+            )
             path = _write_report(result, target)
         if json_path is not None:
             write_json(result, json_path)
@@ -124,19 +155,37 @@ def runs(
     store: StoreOpt = None,
 ) -> None:
     """List recorded runs, newest first."""
+    console = _out()
     from heldout.store import Store
 
     with _user_errors(), Store.open(store) as opened:
         summaries = opened.list_runs(name=name, limit=limit)
         if not summaries:
-            console.print("no runs yet: try [bold]heldout quickstart[/] or [bold]heldout run eval.yaml[/]")
+            console.print(
+                "no runs yet: try [bold]heldout quickstart[/] or [bold]heldout run eval.yaml[/]"
+            )
             return
         table = Table(header_style="bold")
-        for col in ("id", "name", "created (UTC)", "models", "headline", "Δ [CI]", "p (adj.)", "verdict"):
+        for col in (
+            "id",
+            "name",
+            "created (UTC)",
+            "models",
+            "headline",
+            "Δ [CI]",
+            "p (adj.)",
+            "verdict",
+        ):
             table.add_column(col)
         for s in summaries:
             cells = _headline_cells(s)
-            table.add_row(s.id, s.name, f"{s.created_at.astimezone(UTC):%Y-%m-%d %H:%M}", ", ".join(s.models), *cells)
+            table.add_row(
+                s.id,
+                s.name,
+                f"{s.created_at.astimezone(UTC):%Y-%m-%d %H:%M}",
+                ", ".join(s.models),
+                *cells,
+            )
         console.print(table)
 
 
@@ -155,11 +204,16 @@ def _headline_cells(summary: RunSummary) -> list[str]:
 
 @app.command()
 def show(
-    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, id prefix, latest or latest:NAME")],
-    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the results as JSON here")] = None,
+    run_ref: Annotated[
+        str, typer.Argument(metavar="RUN", help="Run id, id prefix, latest or latest:NAME")
+    ],
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Also write the results as JSON here")
+    ] = None,
     store: StoreOpt = None,
 ) -> None:
     """Print a recorded run again."""
+    console = _out()
     from heldout.store import Store
 
     with _user_errors(), Store.open(store) as opened:
@@ -171,11 +225,16 @@ def show(
 
 @app.command()
 def report(
-    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, id prefix, latest or latest:NAME")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the HTML file")] = Path("report.html"),
+    run_ref: Annotated[
+        str, typer.Argument(metavar="RUN", help="Run id, id prefix, latest or latest:NAME")
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to write the HTML file")
+    ] = Path("report.html"),
     store: StoreOpt = None,
 ) -> None:
     """Write the self-contained HTML report of a recorded run."""
+    console = _out()
     from heldout.store import Store
 
     with _user_errors(), Store.open(store) as opened:
@@ -198,7 +257,9 @@ def _sqlite_in(directory: Path) -> str:
 def write_json(run: Run, path: Path) -> None:
     """The documented JSON document; NaN becomes null so any JSON reader can load it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_finite(run.to_dict()), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps(_finite(run.to_dict()), indent=2, allow_nan=False) + "\n", encoding="utf-8"
+    )
 
 
 def _finite(value: Any) -> Any:

@@ -25,9 +25,13 @@ def task_table(task: TaskResult, *, width: int = 140) -> Table:
     """
     narrow = width < 110
     title = f"{task.name} · {task.type} · n={task.dataset.n:,}"
-    table = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(
+        title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False
+    )
     longest = max((len(m) + 2 for by_metric in task.metrics.values() for m in by_metric), default=8)
-    table.add_column("metric", style="cyan", no_wrap=not narrow, overflow="fold", min_width=min(longest, 15))
+    table.add_column(
+        "metric", style="cyan", no_wrap=not narrow, overflow="fold", min_width=min(longest, 15)
+    )
     conf = f"{_conf(task):.0%} CI"
 
     def est(metric: str, e: Estimate) -> str:
@@ -43,7 +47,11 @@ def task_table(task: TaskResult, *, width: int = 140) -> Table:
         for metric in task.metrics[cand]:
             diff = task.comparisons.get(metric)
             name = f"{metric} ★" if metric == task.headline else metric
-            cells = [name, est(metric, task.metrics[base][metric]), est(metric, task.metrics[cand][metric])]
+            cells = [
+                name,
+                est(metric, task.metrics[base][metric]),
+                est(metric, task.metrics[cand][metric]),
+            ]
             if diff is None:
                 table.add_row(*cells, "", "", "")
                 continue
@@ -51,9 +59,14 @@ def task_table(task: TaskResult, *, width: int = 140) -> Table:
                 *cells,
                 fmt_delta(metric, diff),
                 fmt_p(diff.p_adjusted if diff.p_adjusted is not None else diff.p_value),
-                Text(_NARROW.get(diff.verdict, diff.verdict) if narrow else diff.verdict, style=_VERDICT_STYLE[diff.verdict]),
+                Text(
+                    _NARROW.get(diff.verdict, diff.verdict) if narrow else diff.verdict,
+                    style=_VERDICT_STYLE[diff.verdict],
+                ),
             )
-        if narrow and any(d.verdict == "no significant difference" for d in task.comparisons.values()):
+        if narrow and any(
+            d.verdict == "no significant difference" for d in task.comparisons.values()
+        ):
             table.caption = "n.s. = no significant difference"
             table.caption_justify = "left"
     else:
@@ -61,7 +74,9 @@ def task_table(task: TaskResult, *, width: int = 140) -> Table:
             table.add_column(f"{model} [{conf}]", justify="right", no_wrap=True)
         first = task.models[0]
         for metric in task.metrics[first]:
-            table.add_row(metric, *(fmt_estimate(metric, task.metrics[m][metric]) for m in task.models))
+            table.add_row(
+                metric, *(fmt_estimate(metric, task.metrics[m][metric]) for m in task.models)
+            )
     return table
 
 
@@ -92,7 +107,11 @@ def _summary(task: TaskResult) -> Text:
             f"in {m.metric} at {m.power:.0%} power ({m.basis}).\n",
             style="dim",
         )
-    worse_slices = [s for s in task.slices if s.comparison is not None and s.comparison.verdict == "worse" and not s.small]
+    worse_slices = [
+        s
+        for s in task.slices
+        if s.comparison is not None and s.comparison.verdict == "worse" and not s.small
+    ]
     for s in worse_slices:
         d = s.comparison
         assert d is not None
@@ -102,13 +121,17 @@ def _summary(task: TaskResult) -> Text:
             style="bold red",
         )
     for model, count in task.dropped.items():
-        out.append(f"{model}: {count:,} examples had no prediction and were left out.\n", style="yellow")
+        out.append(
+            f"{model}: {count:,} examples had no prediction and were left out.\n", style="yellow"
+        )
     return out
 
 
 def print_run(console: Console, run: Run, *, report: str | None = None) -> None:
     """Print every task's table and summary, then where the report is."""
-    console.print(Text(f"run {run.id} · {run.name} · {run.created_at:%Y-%m-%d %H:%M} UTC", style="bold"))
+    console.print(
+        Text(f"run {run.id} · {run.name} · {run.created_at:%Y-%m-%d %H:%M} UTC", style="bold")
+    )
     for task in run.tasks:
         console.print(Group(task_table(task, width=console.width), _summary(task)))
     if report:

@@ -8,7 +8,7 @@ from heldout.data._dataset import (
     column_ids,
     load_dataset,
 )
-from heldout.data._read import FileFormat, detect_format, read_table, row_location
+from heldout.data._read import FileFormat, column_values, detect_format, read_table, row_location
 
 __all__ = [
     "Dataset",
@@ -17,6 +17,7 @@ __all__ = [
     "TargetKind",
     "check_unique_ids",
     "column_ids",
+    "column_values",
     "detect_format",
     "load_dataset",
     "read_table",

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from heldout._errors import DataError
 from heldout._util._suggest import did_you_mean
-from heldout.data._read import FileFormat, detect_format, read_table, row_location
+from heldout.data._read import FileFormat, column_values, detect_format, read_table, row_location
 
 __all__ = ["Dataset", "Example", "TargetKind", "check_unique_ids", "column_ids", "load_dataset"]
 
@@ -131,20 +131,22 @@ def load_dataset(
         if col not in names:
             _missing_column(path, "slices", col, names)
         if col in _RESERVED:
-            raise DataError(f'{path}: slice column "{col}" clashes with a reserved name ({", ".join(_RESERVED)}). Rename it')
+            raise DataError(
+                f'{path}: slice column "{col}" clashes with a reserved name ({", ".join(_RESERVED)}). Rename it'
+            )
 
     n = table.num_rows
-    targets = _targets(table.column(target), target_kind, path=path, fmt=fmt, name=target)
-    inputs = _objects(table.column(input)) if input is not None else np.full(n, None, dtype=object)
+    targets = _targets(table, target_kind, path=path, fmt=fmt, name=target)
+    inputs = column_values(table, input) if input is not None else np.full(n, None, dtype=object)
     if id is not None:
-        ids = column_ids(table.column(id), path=path, fmt=fmt, name=id)
+        ids = column_ids(table, path=path, fmt=fmt, name=id)
     else:
         ids = _content_ids(inputs, targets)
     check_unique_ids(ids, path=path, fmt=fmt, col=id)
-    slice_values = {col: _labels(table.column(col)) for col in slices}
+    slice_values = {col: _labels(column_values(table, col)) for col in slices}
     clusters = None
     if cluster is not None:
-        clusters = _labels(table.column(cluster), missing=None)
+        clusters = _labels(column_values(table, cluster), missing=None)
         empty = np.flatnonzero(pd.isna(clusters))
         clusters[empty] = [f"(row {i + 1})" for i in empty]
     columns = {"id": id, "input": input, "target": target, "cluster": cluster}
@@ -169,12 +171,7 @@ def _missing_column(path: Path, role: str, col: str, names: list[str]) -> None:
     )
 
 
-def _objects(col: pa.ChunkedArray) -> NDArray[np.object_]:
-    return np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)
-
-
-def _labels(col: pa.ChunkedArray, missing: str | None = "(missing)") -> NDArray[np.object_]:
-    values = _objects(col)
+def _labels(values: NDArray[np.object_], missing: str | None = "(missing)") -> NDArray[np.object_]:
     out = np.empty(values.shape[0], dtype=object)
     for i, v in enumerate(values):
         out[i] = missing if v is None or (isinstance(v, float) and np.isnan(v)) else _as_text(v)
@@ -189,17 +186,22 @@ def _as_text(v: Any) -> str:
     return str(v)
 
 
-def column_ids(column: pa.ChunkedArray, *, path: Path, fmt: FileFormat, name: str) -> NDArray[np.object_]:
-    values = _objects(column)
+def column_ids(table: pa.Table, *, path: Path, fmt: FileFormat, name: str) -> NDArray[np.object_]:
+    """The ``name`` column as unique-able text ids (``17`` and ``"17"`` are the same id)."""
+    values = column_values(table, name)
     bad = np.flatnonzero(pd.isna(values))
     if bad.size:
-        raise DataError(f'{row_location(path, fmt, int(bad[0]))}: id column "{name}" is empty. Give every row an id')
-    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        raise DataError(
+            f'{row_location(path, fmt, int(bad[0]))}: id column "{name}" is empty. Give every row an id'
+        )
+    if all(isinstance(v, str) for v in values):
         return values
     return np.asarray([_as_text(v) for v in values], dtype=object)
 
 
-def check_unique_ids(ids: NDArray[np.object_], *, path: Path, fmt: FileFormat, col: str | None) -> None:
+def check_unique_ids(
+    ids: NDArray[np.object_], *, path: Path, fmt: FileFormat, col: str | None
+) -> None:
     dup = pd.Index(ids).duplicated()
     if dup.any():
         second = int(np.flatnonzero(dup)[0])
@@ -207,7 +209,9 @@ def check_unique_ids(ids: NDArray[np.object_], *, path: Path, fmt: FileFormat, c
         what = f'id "{ids[second]}"' if col else "the same input and target as an earlier row"
         fix = "Make ids unique" if col else "Remove the duplicate or add an id column (dataset.id)"
         line = row_location(path, fmt, first).rsplit(":", 1)[-1]
-        raise DataError(f"{row_location(path, fmt, second)}: duplicate {what} (first seen on line {line}). {fix}")
+        raise DataError(
+            f"{row_location(path, fmt, second)}: duplicate {what} (first seen on line {line}). {fix}"
+        )
 
 
 def _content_ids(inputs: NDArray[np.object_], targets: NDArray[Any]) -> NDArray[np.object_]:
@@ -218,16 +222,23 @@ def _content_ids(inputs: NDArray[np.object_], targets: NDArray[Any]) -> NDArray[
     return out
 
 
-def _targets(column: pa.ChunkedArray, kind: TargetKind, *, path: Path, fmt: FileFormat, name: str) -> NDArray[Any]:
-    values = _objects(column)
-    missing = np.flatnonzero(pd.isna(values)) if kind != "texts" else np.flatnonzero([v is None for v in values])
+def _targets(
+    table: pa.Table, kind: TargetKind, *, path: Path, fmt: FileFormat, name: str
+) -> NDArray[Any]:
+    column = table.column(name)
+    values = column_values(table, name)
+    missing = (
+        np.flatnonzero(pd.isna(values))
+        if kind != "texts"
+        else np.flatnonzero([v is None for v in values])
+    )
     if missing.size:
         raise DataError(
             f'{row_location(path, fmt, int(missing[0]))}: target column "{name}" is empty or NaN '
             f"({missing.size} row{'s' if missing.size > 1 else ''} in all). Fill it in or remove the row"
         )
     if kind == "label":
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        if all(isinstance(v, str) for v in values):
             return values
         for i, v in enumerate(values):
             if isinstance(v, dict | list):
@@ -258,7 +269,7 @@ def _targets(column: pa.ChunkedArray, kind: TargetKind, *, path: Path, fmt: File
         return numbers
     out = np.empty(values.shape[0], dtype=object)
     for i, v in enumerate(values):
-        refs = [v] if isinstance(v, str) else list(v) if isinstance(v, list | tuple | np.ndarray) else None
+        refs = [v] if isinstance(v, str) else list(v) if isinstance(v, list | tuple) else None
         if not refs or not all(isinstance(r, str) for r in refs):
             raise DataError(
                 f'{row_location(path, fmt, i)}: target column "{name}" must be a reference text or a '
@@ -274,7 +285,14 @@ def _hashable(values: NDArray[Any]) -> NDArray[Any]:
     if all(isinstance(v, str) for v in values):
         return values
     return np.asarray(
-        ["\x00null" if v is None else v if isinstance(v, str) else json.dumps(v, sort_keys=True, default=str) for v in values],
+        [
+            "\x00null"
+            if v is None
+            else v
+            if isinstance(v, str)
+            else json.dumps(v, sort_keys=True, default=str)
+            for v in values
+        ],
         dtype=object,
     )
 

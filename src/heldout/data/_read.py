@@ -12,14 +12,16 @@ import json
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
+from numpy.typing import NDArray
 
 from heldout._errors import DataError
 
-__all__ = ["FileFormat", "detect_format", "read_table", "row_location"]
+__all__ = ["FileFormat", "column_values", "detect_format", "read_table", "row_location"]
 
 FileFormat = Literal["jsonl", "csv", "parquet"]
 
@@ -59,7 +61,9 @@ def read_table(path: Path, *, fmt: FileFormat | None = None, what: str = "file")
             the line and column where it can.
     """
     if not path.exists():
-        raise DataError(f"{path}: {what} file not found. Check the path (relative paths start at the spec's folder)")
+        raise DataError(
+            f"{path}: {what} file not found. Check the path (relative paths start at the spec's folder)"
+        )
     if path.is_dir():
         raise DataError(f"{path}: is a folder; the {what} must be a .jsonl, .csv or .parquet file")
     fmt = detect_format(path, fmt)
@@ -86,16 +90,16 @@ def _check_utf16(path: Path) -> None:
 
 
 def _check_utf8(path: Path) -> None:
-    lineno = 0
-    try:
-        with path.open(encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, start=1):
-                del line
-    except UnicodeDecodeError as exc:
-        raise DataError(
-            f"{path}:{lineno + 1}: not valid UTF-8 (byte {exc.start} of the line: 0x{exc.object[exc.start]:02x}). "
-            "Save the file as UTF-8"
-        ) from exc
+    """Raise naming the first line that is not valid UTF-8."""
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(
+                    f"{path}:{lineno}:{exc.start + 1}: not valid UTF-8 (byte 0x{raw[exc.start]:02x}). "
+                    "Save the file as UTF-8"
+                ) from exc
 
 
 def _read_jsonl(path: Path) -> pa.Table:
@@ -103,9 +107,16 @@ def _read_jsonl(path: Path) -> pa.Table:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        _check_utf8(path)
+        raise DataError(
+            f"{path}: not valid UTF-8 (byte {exc.start}). Save the file as UTF-8"
+        ) from exc
+    try:
         return pa_json.read_json(io.BytesIO(data))
     except pa.ArrowInvalid:
-        _check_utf8(path)
+        pass
     # pyarrow refused: parse line by line, for the exact spot or for columns of mixed type.
     rows = []
     for lineno, line in enumerate(data.decode("utf-8").splitlines(), start=1):
@@ -130,7 +141,11 @@ def _read_jsonl(path: Path) -> pa.Table:
 
 
 def _from_mixed_rows(rows: list[dict[str, object]]) -> pa.Table:
-    """Columns whose values differ in type across rows are kept as Python objects."""
+    """Columns whose JSON types differ across rows are kept as JSON text, one value per row.
+
+    The column names are listed in the schema metadata so :func:`column_values` decodes
+    them back into the original Python values (and errors can still point at the row).
+    """
     columns: dict[str, list[object]] = {}
     for i, row in enumerate(rows):
         for key in row:
@@ -138,19 +153,36 @@ def _from_mixed_rows(rows: list[dict[str, object]]) -> pa.Table:
         for key, values in columns.items():
             values.append(row.get(key))
     arrays = {}
+    mixed = []
     for key, values in columns.items():
         try:
             arrays[key] = pa.array(values)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
-            if all(v is None or isinstance(v, str) or _texts(v) for v in values):
-                # Texts beside lists of texts (one reference or several): read all as lists.
-                arrays[key] = pa.array([v if v is None or isinstance(v, list) else [v] for v in values])
-                continue
             arrays[key] = pa.array(
-                [None if v is None else json.dumps(v) if isinstance(v, dict | list) else str(v) for v in values],
-                type=pa.string(),
+                [None if v is None else json.dumps(v) for v in values], type=pa.string()
             )
-    return pa.table(arrays)
+            mixed.append(key)
+    return pa.table(arrays).replace_schema_metadata({_MIXED_KEY: json.dumps(mixed)})
+
+
+_MIXED_KEY = "heldout.json_columns"
+
+
+def column_values(table: pa.Table, name: str) -> NDArray[np.object_]:
+    """A column as Python values: text, numbers, lists and dicts as they were written."""
+    col = table.column(name)
+    meta = table.schema.metadata or {}
+    mixed = json.loads(meta.get(_MIXED_KEY.encode(), b"[]"))
+    if name in mixed:
+        items: list[object] = [None if v is None else json.loads(v) for v in col.to_pylist()]
+    elif pa.types.is_nested(col.type):
+        items = col.to_pylist()
+    else:
+        return np.asarray(col.to_numpy(zero_copy_only=False), dtype=object)
+    out = np.empty(len(items), dtype=object)
+    for i, v in enumerate(items):
+        out[i] = v
+    return out
 
 
 def _read_csv(path: Path) -> pa.Table:
@@ -166,7 +198,9 @@ def _read_csv(path: Path) -> pa.Table:
         line = _csv_bad_line(path)
         where = f"{path}:{line}" if line else str(path)
         detail = str(exc).splitlines()[0]
-        raise DataError(f"{where}: malformed CSV ({detail}). Check quoting and the number of fields on that line") from exc
+        raise DataError(
+            f"{where}: malformed CSV ({detail}). Check quoting and the number of fields on that line"
+        ) from exc
 
 
 def _csv_bad_line(path: Path) -> int | None:
@@ -202,7 +236,3 @@ def row_location(path: Path, fmt: FileFormat, row: int) -> str:
                 if seen == row:
                     return f"{path}:{lineno}"
     return f"{path}:row {row + 1}"
-
-
-def _texts(v: object) -> bool:
-    return isinstance(v, list) and all(isinstance(x, str) for x in v)

@@ -14,7 +14,16 @@ from numpy.typing import NDArray
 
 from heldout._errors import DataError
 from heldout._util._suggest import did_you_mean
-from heldout.data import Dataset, TargetKind, check_unique_ids, column_ids, detect_format, read_table, row_location
+from heldout.data import (
+    Dataset,
+    TargetKind,
+    check_unique_ids,
+    column_ids,
+    column_values,
+    detect_format,
+    read_table,
+    row_location,
+)
 from heldout.spec import PredictionsModelSpec
 
 __all__ = ["Predictions", "load_predictions"]
@@ -71,7 +80,7 @@ def load_predictions(
                 f'{path}: column "{col}" not found{hint}; columns are: {", ".join(names)}. '
                 f"Set models.{model}.{role} to the column holding the {role}"
             )
-    ids = column_ids(table.column(spec.id), path=path, fmt=fmt, name=spec.id)
+    ids = column_ids(table, path=path, fmt=fmt, name=spec.id)
     check_unique_ids(ids, path=path, fmt=fmt, col=spec.id)
 
     position = pd.Index(ids).get_indexer(pd.Index(dataset.ids))
@@ -93,9 +102,14 @@ def load_predictions(
             "or missing: wrong (score them as wrong)"
         )
 
-    raw = table.column(spec.prediction)
-    values, valid = _values(raw, kind, labels, path=path, fmt=fmt, spec=spec, model=model)
-    proba = _probabilities(table, spec, labels, path=path, fmt=fmt, model=model) if kind == "label" else None
+    values, valid = _values(
+        table, spec.prediction, kind, labels, path=path, fmt=fmt, spec=spec, model=model
+    )
+    proba = (
+        _probabilities(table, spec, labels, path=path, fmt=fmt, model=model)
+        if kind == "label"
+        else None
+    )
 
     take = np.where(present, position, 0)
     aligned = values[take]
@@ -106,12 +120,18 @@ def load_predictions(
         aligned_proba = proba[take]
         aligned_proba[~present] = 1.0 / len(labels)
     return Predictions(
-        model=model, source=path, present=present, values=aligned, valid=aligned_valid, proba=aligned_proba
+        model=model,
+        source=path,
+        present=present,
+        values=aligned,
+        valid=aligned_valid,
+        proba=aligned_proba,
     )
 
 
 def _values(
-    raw: pa.ChunkedArray,
+    table: pa.Table,
+    column: str,
     kind: TargetKind,
     labels: tuple[str, ...],
     *,
@@ -120,8 +140,11 @@ def _values(
     spec: PredictionsModelSpec,
     model: str,
 ) -> tuple[NDArray[Any], NDArray[np.bool_]]:
-    values = np.asarray(raw.to_numpy(zero_copy_only=False), dtype=object)
-    null = pd.isna(values) if kind != "texts" else np.asarray([v is None for v in values], dtype=bool)
+    raw = table.column(column)
+    values = column_values(table, column)
+    null = (
+        pd.isna(values) if kind != "texts" else np.asarray([v is None for v in values], dtype=bool)
+    )
     if kind == "number":
         numbers = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=np.float64)
         bad = np.flatnonzero(~np.isfinite(numbers))
@@ -145,7 +168,9 @@ def _values(
         values[bad] = ""
         return values, ~(null | nontext)
     if not (pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type)):
-        values = np.asarray([None if n else _label_text(v) for v, n in zip(values, null, strict=True)], dtype=object)
+        values = np.asarray(
+            [None if n else _label_text(v) for v, n in zip(values, null, strict=True)], dtype=object
+        )
     valid = ~null & pd.Index(values).isin(list(labels))
     bad = np.flatnonzero(~valid)
     if bad.size and spec.invalid == "error":
@@ -169,7 +194,13 @@ def _label_text(v: Any) -> str:
 
 
 def _probabilities(
-    table: pa.Table, spec: PredictionsModelSpec, labels: tuple[str, ...], *, path: Path, fmt: Any, model: str
+    table: pa.Table,
+    spec: PredictionsModelSpec,
+    labels: tuple[str, ...],
+    *,
+    path: Path,
+    fmt: Any,
+    model: str,
 ) -> NDArray[np.float64] | None:
     source = spec.probabilities
     if source is None:
@@ -180,12 +211,16 @@ def _probabilities(
     if isinstance(source, dict):
         unknown = [k for k in source if k not in labels]
         if unknown:
-            raise DataError(f'models.{model}.probabilities: "{unknown[0]}" is not a label (labels: {", ".join(labels)})')
+            raise DataError(
+                f'models.{model}.probabilities: "{unknown[0]}" is not a label (labels: {", ".join(labels)})'
+            )
         for col in source.values():
             if col not in table.column_names:
-                raise DataError(f'{path}: probability column "{col}" not found{did_you_mean(col, table.column_names)}')
+                raise DataError(
+                    f'{path}: probability column "{col}" not found{did_you_mean(col, table.column_names)}'
+                )
         if len(source) == 1 and c == 2:
-            (label, col), = source.items()
+            ((label, col),) = source.items()
             p = _floats(table.column(col))
             proba = np.empty((n, 2))
             k = labels.index(label)
@@ -199,8 +234,12 @@ def _probabilities(
             )
     else:
         if source not in table.column_names:
-            raise DataError(f'{path}: probability column "{source}" not found{did_you_mean(source, table.column_names)}')
-        proba = _from_column(table.column(source).combine_chunks(), labels, path=path, fmt=fmt, name=source)
+            raise DataError(
+                f'{path}: probability column "{source}" not found{did_you_mean(source, table.column_names)}'
+            )
+        proba = _from_column(
+            table.column(source).combine_chunks(), labels, path=path, fmt=fmt, name=source
+        )
     _check_proba(proba, path=path, fmt=fmt)
     normalised: NDArray[np.float64] = proba / proba.sum(axis=1, keepdims=True)
     return normalised
@@ -208,12 +247,16 @@ def _probabilities(
 
 def _floats(col: pa.ChunkedArray | pa.Array) -> NDArray[np.float64]:
     try:
-        return np.asarray(pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+        return np.asarray(
+            pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64
+        )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise DataError(f"probabilities must be numbers ({exc})") from exc
 
 
-def _from_column(col: pa.Array, labels: tuple[str, ...], *, path: Path, fmt: Any, name: str) -> NDArray[np.float64]:
+def _from_column(
+    col: pa.Array, labels: tuple[str, ...], *, path: Path, fmt: Any, name: str
+) -> NDArray[np.float64]:
     n, c = len(col), len(labels)
     if pa.types.is_struct(col.type):
         fields = [col.type.field(i).name for i in range(col.type.num_fields)]
@@ -224,19 +267,28 @@ def _from_column(col: pa.Array, labels: tuple[str, ...], *, path: Path, fmt: Any
                 f"(labels: {', '.join(labels)}). Use the task's labels as keys"
             )
         out = np.full((n, c), np.nan)
+        absent = np.ones((n, c), dtype=bool)
         for k, label in enumerate(labels):
             if label in fields:
-                out[:, k] = _floats(col.field(label))
-        holes = np.flatnonzero(np.isnan(out).any(axis=1))
+                values = col.field(label)
+                out[:, k] = _floats(values)
+                absent[:, k] = np.asarray(
+                    values.is_null().to_numpy(zero_copy_only=False), dtype=bool
+                )
+        holes = np.flatnonzero(absent.any(axis=1))
         if holes.size:
             i = int(holes[0])
-            k = int(np.flatnonzero(np.isnan(out[i]))[0])
+            k = int(np.flatnonzero(absent[i])[0])
             raise DataError(
                 f'{row_location(path, fmt, i)}: "{name}" has no number for label "{labels[k]}". '
                 "Give a probability for every label"
             )
         return out
-    if pa.types.is_list(col.type) or pa.types.is_large_list(col.type) or pa.types.is_fixed_size_list(col.type):
+    if (
+        pa.types.is_list(col.type)
+        or pa.types.is_large_list(col.type)
+        or pa.types.is_fixed_size_list(col.type)
+    ):
         lengths = pc.list_value_length(col).to_numpy(zero_copy_only=False)
         wrong = np.flatnonzero(lengths != c)
         if wrong.size:

@@ -4,4 +4,12 @@ from heldout.analysis import ConfusionMatrix, SliceResult
 from heldout.run._evaluate import evaluate, prepare
 from heldout.run._types import DatasetInfo, Run, TaskResult
 
-__all__ = ["ConfusionMatrix", "DatasetInfo", "Run", "SliceResult", "TaskResult", "evaluate", "prepare"]
+__all__ = [
+    "ConfusionMatrix",
+    "DatasetInfo",
+    "Run",
+    "SliceResult",
+    "TaskResult",
+    "evaluate",
+    "prepare",
+]

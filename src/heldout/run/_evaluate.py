@@ -40,7 +40,11 @@ if TYPE_CHECKING:
 
 __all__ = ["evaluate", "prepare"]
 
-_KIND: dict[str, TargetKind] = {"classification": "label", "regression": "number", "generation": "texts"}
+_KIND: dict[str, TargetKind] = {
+    "classification": "label",
+    "regression": "number",
+    "generation": "texts",
+}
 _HEADLINE = {"classification": "macro_f1", "regression": "mae", "generation": "chrf"}
 
 
@@ -202,7 +206,13 @@ def prepare(loaded: LoadedSpec, task: TaskSpec) -> PreparedTask:
             f"({', '.join(metrics)}). Add it to metrics: or pick one of those"
         )
     return PreparedTask(
-        spec=task, dataset=dataset, labels=labels, predictions=predictions, keep=keep, metrics=metrics, headline=headline
+        spec=task,
+        dataset=dataset,
+        labels=labels,
+        predictions=predictions,
+        keep=keep,
+        metrics=metrics,
+        headline=headline,
     )
 
 
@@ -228,7 +238,9 @@ def _labels(task: TaskSpec, dataset: Dataset) -> tuple[str, ...]:
     return task.labels
 
 
-def _metrics(task: TaskSpec, labels: tuple[str, ...], has_proba: bool, *, where: str) -> tuple[str, ...]:
+def _metrics(
+    task: TaskSpec, labels: tuple[str, ...], has_proba: bool, *, where: str
+) -> tuple[str, ...]:
     if task.metrics is None:
         return tuple(default_metrics(task.type, labels=labels, has_proba=has_proba))
     try:
@@ -243,31 +255,53 @@ def _default_headline(task: TaskSpec, metrics: tuple[str, ...], labels: tuple[st
     return preferred if preferred in metrics else metrics[0]
 
 
-def _score(prepared: PreparedTask, candidate: str | None, baseline: str | None) -> dict[str, ScoreRows]:
+def _score(
+    prepared: PreparedTask, candidate: str | None, baseline: str | None
+) -> dict[str, ScoreRows]:
     task, keep = prepared.spec, prepared.keep
     ds = prepared.dataset
     metrics = list(prepared.metrics)
     rows: dict[str, ScoreRows] = {}
     if task.type == "classification":
-        y = pd.Categorical(ds.targets[keep], categories=list(prepared.labels)).codes.astype(np.int64)
+        y = pd.Categorical(ds.targets[keep], categories=list(prepared.labels)).codes.astype(
+            np.int64
+        )
         positive = task.positive_label
         for name, pred in prepared.predictions.items():
-            codes = pd.Categorical(pred.values[keep], categories=list(prepared.labels)).codes.astype(np.int64)
+            codes = pd.Categorical(
+                pred.values[keep], categories=list(prepared.labels)
+            ).codes.astype(np.int64)
             proba = None if pred.proba is None else pred.proba[keep]
             rows[name] = score_classification(
-                y, codes, labels=prepared.labels, metrics=metrics, model=name, proba=proba, positive_label=positive
+                y,
+                codes,
+                labels=prepared.labels,
+                metrics=metrics,
+                model=name,
+                proba=proba,
+                positive_label=positive,
             )
     elif task.type == "regression":
         y_num = ds.targets[keep].astype(np.float64)
         for name, pred in prepared.predictions.items():
-            rows[name] = score_regression(y_num, pred.values[keep].astype(np.float64), metrics=metrics, model=name)
+            rows[name] = score_regression(
+                y_num, pred.values[keep].astype(np.float64), metrics=metrics, model=name
+            )
     else:
         refs = list(ds.targets[keep])
-        texts = {name: ["" if v is None else str(v) for v in pred.values[keep]] for name, pred in prepared.predictions.items()}
+        texts = {
+            name: ["" if v is None else str(v) for v in pred.values[keep]]
+            for name, pred in prepared.predictions.items()
+        }
         pending = list(texts)
         if candidate is not None and baseline is not None:
             rows[candidate], rows[baseline] = score_generation_pair(
-                texts[candidate], texts[baseline], refs, metrics=metrics, candidate=candidate, baseline=baseline
+                texts[candidate],
+                texts[baseline],
+                refs,
+                metrics=metrics,
+                candidate=candidate,
+                baseline=baseline,
             )
             pending = [m for m in pending if m not in (candidate, baseline)]
         for name in pending:
@@ -286,7 +320,9 @@ def _run_task(loaded: LoadedSpec, prepared: PreparedTask, config: StatsConfig) -
     mde = None
     if candidate is not None and baseline is not None:
         comparisons = compare_all(rows[candidate], rows[baseline], cluster=clusters, config=config)
-        mde = mde_for(rows[candidate], rows[baseline], prepared.headline, cluster=clusters, config=config)
+        mde = mde_for(
+            rows[candidate], rows[baseline], prepared.headline, cluster=clusters, config=config
+        )
     slices = slice_results(
         rows,
         {col: values[keep] for col, values in ds.slices.items()},
@@ -299,12 +335,18 @@ def _run_task(loaded: LoadedSpec, prepared: PreparedTask, config: StatsConfig) -
     )
     confusion: dict[str, ConfusionMatrix] = {}
     if prepared.spec.type == "classification":
-        y = pd.Categorical(ds.targets[keep], categories=list(prepared.labels)).codes.astype(np.int64)
+        y = pd.Categorical(ds.targets[keep], categories=list(prepared.labels)).codes.astype(
+            np.int64
+        )
         for name, pred in prepared.predictions.items():
-            codes = pd.Categorical(pred.values[keep], categories=list(prepared.labels)).codes.astype(np.int64)
+            codes = pd.Categorical(
+                pred.values[keep], categories=list(prepared.labels)
+            ).codes.astype(np.int64)
             confusion[name] = confusion_matrix(y, codes, prepared.labels)
     dropped = {
-        name: int((~pred.present).sum()) for name, pred in prepared.predictions.items() if not pred.present.all()
+        name: int((~pred.present).sum())
+        for name, pred in prepared.predictions.items()
+        if not pred.present.all()
     }
     ds_spec = prepared.spec.dataset
     return TaskResult(
@@ -346,7 +388,12 @@ def _examples(prepared: PreparedTask, rows: Mapping[str, ScoreRows]) -> pd.DataF
 def _git_commit(root: Path) -> str | None:
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5, check=False
+            ["git", "rev-parse", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return None

@@ -1,5 +1,35 @@
-"""Scoring: predictions to per-example sufficient statistics."""
+"""Scoring: predictions to per-example sufficient statistics.
+
+Each ``score_*`` function turns one model's predictions into :class:`ScoreRows`: blocks
+of per-example sufficient statistics that :mod:`heldout.stats` resamples, and per-example
+columns to store and show. :func:`metric_value` gives a metric's point estimate.
+"""
 
 from heldout.scoring._base import Aggregate, MetricDef, MetricKind, Ranking, ScoreRows, StatBlock
+from heldout.scoring._classification import score_classification
+from heldout.scoring._generation import ScoredPair, score_generation, score_generation_pair
+from heldout.scoring._registry import available_metrics, check_metrics, default_metrics
+from heldout.scoring._regression import score_regression
+from heldout.scoring._text import normalize_answer
+from heldout.scoring._value import metric_value
+from heldout.scoring._warnings import HeldoutMetricWarning
 
-__all__ = ["Aggregate", "MetricDef", "MetricKind", "Ranking", "ScoreRows", "StatBlock"]
+__all__ = [
+    "Aggregate",
+    "HeldoutMetricWarning",
+    "MetricDef",
+    "MetricKind",
+    "Ranking",
+    "ScoreRows",
+    "ScoredPair",
+    "StatBlock",
+    "available_metrics",
+    "check_metrics",
+    "default_metrics",
+    "metric_value",
+    "normalize_answer",
+    "score_classification",
+    "score_generation",
+    "score_generation_pair",
+    "score_regression",
+]

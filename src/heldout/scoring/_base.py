@@ -108,8 +108,10 @@ class StatBlock:
 
     def subset(self, mask: NDArray[np.bool_]) -> StatBlock:
         """The block restricted to the selected examples (for slices)."""
-        if self.table is not None and self.n_cells == self.n and np.array_equal(
-            self.codes, np.arange(self.n)
+        if (
+            self.table is not None
+            and self.n_cells == self.n
+            and np.array_equal(self.codes, np.arange(self.n))
         ):
             return StatBlock.dense(self.table[mask])
         return StatBlock(codes=self.codes[mask], table=self.table, n_cells=self.n_cells)

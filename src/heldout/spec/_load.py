@@ -52,7 +52,9 @@ class LoadedSpec:
 
     def as_dict(self) -> dict[str, Any]:
         """The spec as plain JSON-able data (what the store records)."""
-        return self.spec.model_dump(mode="json", exclude_none=True, exclude={"dataset", "task", "metrics"})
+        return self.spec.model_dump(
+            mode="json", exclude_none=True, exclude={"dataset", "task", "metrics"}
+        )
 
 
 def load_spec(path: str | Path) -> LoadedSpec:
@@ -64,7 +66,9 @@ def load_spec(path: str | Path) -> LoadedSpec:
     """
     p = Path(path)
     if not p.exists():
-        raise SpecError(f"{p}: file not found. Pass the path of your eval.yaml (try `heldout quickstart` for an example)")
+        raise SpecError(
+            f"{p}: file not found. Pass the path of your eval.yaml (try `heldout quickstart` for an example)"
+        )
     if p.is_dir():
         raise SpecError(f"{p}: is a folder, not a file. Pass the path of your eval.yaml")
     try:
@@ -80,9 +84,13 @@ def load_spec(path: str | Path) -> LoadedSpec:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise SpecError(f"{where}: invalid YAML: {problem}. Fix the syntax at that spot") from exc
     if data is None:
-        raise SpecError(f"{p}: file is empty. Write a spec (see `heldout quickstart` for an example)")
+        raise SpecError(
+            f"{p}: file is empty. Write a spec (see `heldout quickstart` for an example)"
+        )
     if not isinstance(data, dict):
-        raise SpecError(f"{p}:1:1: the spec must be a mapping of keys (name:, models:, tasks:...), got {type(data).__name__}")
+        raise SpecError(
+            f"{p}:1:1: the spec must be a mapping of keys (name:, models:, tasks:...), got {type(data).__name__}"
+        )
     marks = _marks(node)
     return _validate(data, source=p, root=p.resolve().parent, marks=marks)
 
@@ -114,6 +122,11 @@ def _describe(exc: ValidationError, source: Path | None, marks: dict[_Loc, tuple
     errors = exc.errors()
     err = errors[0]
     loc = _clean_loc(err["loc"])
+    if not loc and err["type"] == "value_error":
+        # a whole-spec check names its key first ("compare.candidate ..."): point there
+        named = tuple(str(err["msg"]).removeprefix("Value error, ").split(" ", 1)[0].split("."))
+        if named in marks:
+            loc = named
     where = _where(source, loc, marks)
     dotted = _dotted(loc)
     kind = err["type"]
@@ -129,7 +142,7 @@ def _describe(exc: ValidationError, source: Path | None, marks: dict[_Loc, tuple
     elif kind == "union_tag_invalid":
         ctx = err.get("ctx", {})
         msg = (
-            f'{dotted}.backend: unknown backend {ctx.get("tag", "")!r}. '
+            f"{dotted}.backend: unknown backend {ctx.get('tag', '')!r}. "
             f"Available: {ctx.get('expected_tags', '')}"
         )
     elif kind == "union_tag_not_found":
@@ -137,9 +150,19 @@ def _describe(exc: ValidationError, source: Path | None, marks: dict[_Loc, tuple
     else:
         text = err["msg"].removeprefix("Value error, ")
         received = err.get("input")
-        shown = "" if isinstance(received, dict | list) or received is None else f" (got {received!r})"
-        msg = f"{dotted or 'spec'}: {text}{shown}"
-    more = f" (+{len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+        shown = (
+            "" if isinstance(received, dict | list) or received is None else f" (got {received!r})"
+        )
+        msg = (
+            f"{text}{shown}"
+            if text.startswith(dotted) and dotted
+            else f"{dotted or 'spec'}: {text}{shown}"
+        )
+    more = (
+        f" (+{len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+        if len(errors) > 1
+        else ""
+    )
     return f"{where}: {msg}{more}"
 
 

@@ -95,7 +95,9 @@ class TaskSpec(_Strict):
                     f'positive_label "{self.positive_label}" is not one of labels {list(self.labels)}'
                 )
         if self.type != "classification" and (self.labels or self.positive_label):
-            raise ValueError(f"labels and positive_label only apply to classification, not {self.type}")
+            raise ValueError(
+                f"labels and positive_label only apply to classification, not {self.type}"
+            )
         return self
 
 

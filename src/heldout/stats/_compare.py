@@ -13,7 +13,14 @@ from heldout.scoring import Aggregate, MetricDef, ScoreRows
 from heldout.stats._clusters import cluster_codes, clustered_variance
 from heldout.stats._config import StatsConfig
 from heldout.stats._delong import delong_paired, influence_variance, paired_influence
-from heldout.stats._estimate import aggregate_of, block_of, mean_column, ranking_of
+from heldout.stats._estimate import (
+    aggregate_of,
+    block_of,
+    exact_point,
+    mean_column,
+    point_value,
+    ranking_of,
+)
 from heldout.stats._multitest import adjust_pvalues
 from heldout.stats._paired import paired_proportions, paired_ttest
 from heldout.stats._paired_bootstrap import paired_bootstrap, paired_bootstrap_distribution
@@ -86,11 +93,11 @@ def _bootstrap_all(
     config: StatsConfig,
 ) -> dict[str, Difference]:
     """Paired bootstrap of every bootstrap metric, one resampling per pair of blocks."""
-    groups: dict[tuple[str, str], tuple[_Pair, dict[str, Aggregate]]] = {}
+    groups: dict[tuple[str, str], tuple[_Pair, dict[str, tuple[Aggregate, Aggregate]]]] = {}
     for cand, base in pairs:
         if cand.kind == "bootstrap":
             _, aggregates = groups.setdefault((cand.block, base.block), ((cand, base), {}))
-            aggregates[cand.name] = aggregate_of(cand)
+            aggregates[cand.name] = (aggregate_of(cand), aggregate_of(base))
     out: dict[str, Difference] = {}
     for (cand, base), aggregates in groups.values():
         out.update(
@@ -102,6 +109,18 @@ def _bootstrap_all(
                 config=config,
             )
         )
+    for cand, base in pairs:
+        exact_cand, exact_base = exact_point(candidate, cand), exact_point(baseline, base)
+        if cand.name in out and (exact_cand is not None or exact_base is not None):
+            # binned resampling block: centre the difference on the exact values
+            d = out[cand.name]
+            delta = (
+                exact_cand if exact_cand is not None else point_value(candidate, cand.name)
+            ) - (exact_base if exact_base is not None else point_value(baseline, base.name))
+            offset = delta - d.delta
+            out[cand.name] = dataclasses.replace(
+                d, delta=delta, ci_low=d.ci_low + offset, ci_high=d.ci_high + offset
+            )
     return out
 
 
@@ -235,7 +254,7 @@ def mde_for(
         dist = paired_bootstrap_distribution(
             block_of(candidate, cand),
             block_of(baseline, base),
-            {cand.name: aggregate_of(cand)},
+            {cand.name: (aggregate_of(cand), aggregate_of(base))},
             cluster=cluster,
             config=config,
         )[cand.name]

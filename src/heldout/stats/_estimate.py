@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from heldout._errors import MetricError
-from heldout.scoring import Aggregate, MetricDef, Ranking, ScoreRows, StatBlock
+from heldout.scoring import Aggregate, MetricDef, Ranking, ScoreRows, StatBlock, metric_value
 from heldout.stats._bootstrap import bootstrap_estimates
 from heldout.stats._config import StatsConfig
 from heldout.stats._delong import delong_auc, delong_influence
@@ -74,6 +75,29 @@ def mean_column(rows: ScoreRows, metric: MetricDef) -> NDArray[np.float64]:
     return values
 
 
+def exact_point(rows: ScoreRows, metric: MetricDef) -> float | None:
+    """The reference value of a bootstrap metric whose block is an approximation, else None.
+
+    Average precision over many distinct scores is resampled over score bins (see its
+    ``params``); its point estimate stays scikit-learn's exact value, and its interval is
+    shifted by the binning's offset so that it is centred on that value.
+    """
+    if (
+        metric.params.get("point") != "exact"
+        or metric.params.get("resampling_cells") != "quantile_bins"
+    ):
+        return None
+    return metric_value(rows, metric.name)
+
+
+def shift_to_exact(est: Estimate, exact: float | None) -> Estimate:
+    """``est`` moved so its point is ``exact`` (no change when ``exact`` is None)."""
+    if exact is None:
+        return est
+    offset = exact - est.value
+    return replace(est, value=exact, ci_low=est.ci_low + offset, ci_high=est.ci_high + offset)
+
+
 def _unknown_kind(metric: MetricDef) -> MetricError:
     return MetricError(
         f"metric {metric.name!r} has kind {metric.kind!r}; expected 'mean', 'bootstrap' or 'auc'"
@@ -106,6 +130,9 @@ def point_value(rows: ScoreRows, metric_name: str) -> float:
             raise MetricError(f"metric {metric_name!r} is undefined on zero examples")
         return float(column.mean())
     if metric.kind == "bootstrap":
+        exact = exact_point(rows, metric)
+        if exact is not None:
+            return exact
         with np.errstate(divide="ignore", invalid="ignore"):
             value = aggregate_of(metric)(block_of(rows, metric).sums())
         return float(np.asarray(value, dtype=np.float64))
@@ -155,7 +182,7 @@ def estimate_all(
                 binary=metric.binary,
             )
         elif metric.kind == "bootstrap":
-            out[metric.name] = booted[metric.name]
+            out[metric.name] = shift_to_exact(booted[metric.name], exact_point(rows, metric))
         elif metric.kind == "auc":
             ranking = ranking_of(rows, metric)
             out[metric.name] = delong_auc(

@@ -34,7 +34,7 @@ __all__ = ["paired_bootstrap", "paired_bootstrap_distribution", "shifted_null_p_
 def paired_bootstrap_distribution(
     candidate: StatBlock,
     baseline: StatBlock,
-    aggregates: Mapping[str, Aggregate],
+    aggregates: Mapping[str, Aggregate | tuple[Aggregate, Aggregate]],
     *,
     cluster: NDArray[Any] | None = None,
     config: StatsConfig,
@@ -47,7 +47,9 @@ def paired_bootstrap_distribution(
     Args:
         candidate: the candidate's block.
         baseline: the baseline's block over the same examples, in the same order.
-        aggregates: metric name to the aggregate applied to both blocks.
+        aggregates: metric name to the aggregate applied to both blocks, or to a
+            (candidate, baseline) pair when the aggregate holds model-specific data
+            (average precision keeps each model's scores in its aggregate).
         cluster: optional cluster id of each example.
         config: resample count and seed.
 
@@ -63,9 +65,10 @@ def paired_bootstrap_distribution(
             f"paired bootstrap needs both models scored on the same examples; got "
             f"{candidate.n} and {baseline.n}"
         )
+    pairs = {name: _pair(agg) for name, agg in aggregates.items()}
     points = {
-        name: metric_point(name, agg, candidate) - metric_point(name, agg, baseline)
-        for name, agg in aggregates.items()
+        name: metric_point(name, cand_agg, candidate) - metric_point(name, base_agg, baseline)
+        for name, (cand_agg, base_agg) in pairs.items()
     }
     clusters = None if cluster is None else cluster_codes(cluster, candidate.n)
     design = design_for([candidate, baseline], clusters)
@@ -75,12 +78,17 @@ def paired_bootstrap_distribution(
     return {
         name: BootstrapDistribution(
             points[name],
-            apply_aggregate(agg, cand_sums) - apply_aggregate(agg, base_sums),
-            apply_aggregate(agg, cand_jack) - apply_aggregate(agg, base_jack),
+            apply_aggregate(cand_agg, cand_sums) - apply_aggregate(base_agg, base_sums),
+            apply_aggregate(cand_agg, cand_jack) - apply_aggregate(base_agg, base_jack),
             weights,
         )
-        for name, agg in aggregates.items()
+        for name, (cand_agg, base_agg) in pairs.items()
     }
+
+
+def _pair(agg: Aggregate | tuple[Aggregate, Aggregate]) -> tuple[Aggregate, Aggregate]:
+    """An aggregate shared by both models, or one per model (candidate, baseline)."""
+    return agg if isinstance(agg, tuple) else (agg, agg)
 
 
 def shifted_null_p_value(dist: BootstrapDistribution) -> float:
@@ -98,7 +106,7 @@ def shifted_null_p_value(dist: BootstrapDistribution) -> float:
 def paired_bootstrap(
     candidate: StatBlock,
     baseline: StatBlock,
-    aggregates: Mapping[str, Aggregate],
+    aggregates: Mapping[str, Aggregate | tuple[Aggregate, Aggregate]],
     *,
     cluster: NDArray[Any] | None = None,
     config: StatsConfig,
@@ -108,7 +116,9 @@ def paired_bootstrap(
     Args:
         candidate: the candidate's block.
         baseline: the baseline's block over the same examples, in the same order.
-        aggregates: metric name to the aggregate applied to both blocks.
+        aggregates: metric name to the aggregate applied to both blocks, or to a
+            (candidate, baseline) pair when the aggregate holds model-specific data
+            (average precision keeps each model's scores in its aggregate).
         cluster: optional cluster id of each example; whole clusters are resampled.
         config: confidence, resample count, seed and interval method.
 
