@@ -84,3 +84,9 @@ def test_migrations_run_from_a_url_without_a_store(tmp_path: Path) -> None:
 
     with Store.open(url) as store, store._engine.connect() as connection:
         assert set(inspect(connection).get_table_names()) >= set(Base.metadata.tables)
+
+
+def test_head_constant_is_the_newest_migration() -> None:
+    from heldout.store._migrate import HEAD
+
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == HEAD

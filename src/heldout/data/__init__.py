@@ -6,9 +6,17 @@ from heldout.data._dataset import (
     TargetKind,
     check_unique_ids,
     column_ids,
+    encode_labels,
     load_dataset,
 )
-from heldout.data._read import FileFormat, column_values, detect_format, read_table, row_location
+from heldout.data._read import (
+    FileFormat,
+    column_values,
+    detect_format,
+    is_text_column,
+    read_table,
+    row_location,
+)
 
 __all__ = [
     "Dataset",
@@ -19,6 +27,8 @@ __all__ = [
     "column_ids",
     "column_values",
     "detect_format",
+    "encode_labels",
+    "is_text_column",
     "load_dataset",
     "read_table",
     "row_location",

@@ -16,9 +16,24 @@ from numpy.typing import NDArray
 
 from heldout._errors import DataError
 from heldout._util._suggest import did_you_mean
-from heldout.data._read import FileFormat, column_values, detect_format, read_table, row_location
+from heldout.data._read import (
+    FileFormat,
+    column_values,
+    detect_format,
+    is_text_column,
+    read_table,
+    row_location,
+)
 
-__all__ = ["Dataset", "Example", "TargetKind", "check_unique_ids", "column_ids", "load_dataset"]
+__all__ = [
+    "Dataset",
+    "Example",
+    "TargetKind",
+    "check_unique_ids",
+    "column_ids",
+    "encode_labels",
+    "load_dataset",
+]
 
 _RESERVED = ("id", "input", "target", "cluster")
 
@@ -85,13 +100,19 @@ class Dataset:
         return row_location(self.path, self.fmt, row)
 
     def to_frame(self) -> pd.DataFrame:
-        """The examples as a DataFrame (``id``, ``input``, ``target``, slices, ``cluster``)."""
-        frame = pd.DataFrame({"id": self.ids, "input": self.inputs, "target": self.targets})
-        for name, values in self.slices.items():
-            frame[name] = values
+        """The examples as a DataFrame (``id``, ``input``, ``target``, slices, ``cluster``).
+
+        Text columns keep the ``object`` dtype: values are the Python objects read.
+        """
+        columns: dict[str, Any] = {
+            "id": self.ids,
+            "input": self.inputs,
+            "target": self.targets,
+            **self.slices,
+        }
         if self.clusters is not None:
-            frame["cluster"] = self.clusters
-        return frame
+            columns["cluster"] = self.clusters
+        return pd.DataFrame({k: pd.Series(v, dtype=v.dtype) for k, v in columns.items()})
 
 
 def load_dataset(
@@ -158,9 +179,21 @@ def load_dataset(
         targets=targets,
         slices=slice_values,
         clusters=clusters,
-        hash=_content_hash(ids, inputs, targets),
+        hash=_content_hash(
+            ids,
+            inputs,
+            targets,
+            text_inputs=input is not None and is_text_column(table, input),
+            text_targets=target_kind == "label",
+        ),
         columns=columns,
     )
+
+
+def encode_labels(values: NDArray[Any], labels: tuple[str, ...] | list[str]) -> NDArray[np.int64]:
+    """The index of each value in ``labels``; -1 for a value that is not a label."""
+    index = pd.Index(list(labels), dtype=object)
+    return np.asarray(index.get_indexer(pd.Index(values, dtype=object)), dtype=np.int64)
 
 
 def _missing_column(path: Path, role: str, col: str, names: list[str]) -> None:
@@ -189,12 +222,16 @@ def _as_text(v: Any) -> str:
 def column_ids(table: pa.Table, *, path: Path, fmt: FileFormat, name: str) -> NDArray[np.object_]:
     """The ``name`` column as unique-able text ids (``17`` and ``"17"`` are the same id)."""
     values = column_values(table, name)
-    bad = np.flatnonzero(pd.isna(values))
+    bad = (
+        np.flatnonzero(pd.isna(values))
+        if table.column(name).null_count
+        else np.zeros(0, dtype=np.int64)
+    )
     if bad.size:
         raise DataError(
             f'{row_location(path, fmt, int(bad[0]))}: id column "{name}" is empty. Give every row an id'
         )
-    if all(isinstance(v, str) for v in values):
+    if is_text_column(table, name):
         return values
     return np.asarray([_as_text(v) for v in values], dtype=object)
 
@@ -202,7 +239,7 @@ def column_ids(table: pa.Table, *, path: Path, fmt: FileFormat, name: str) -> ND
 def check_unique_ids(
     ids: NDArray[np.object_], *, path: Path, fmt: FileFormat, col: str | None
 ) -> None:
-    dup = pd.Index(ids).duplicated()
+    dup = pd.Index(ids, dtype=object).duplicated()
     if dup.any():
         second = int(np.flatnonzero(dup)[0])
         first = int(np.flatnonzero(ids == ids[second])[0])
@@ -227,18 +264,19 @@ def _targets(
 ) -> NDArray[Any]:
     column = table.column(name)
     values = column_values(table, name)
-    missing = (
-        np.flatnonzero(pd.isna(values))
-        if kind != "texts"
-        else np.flatnonzero([v is None for v in values])
-    )
+    if column.null_count == 0 and is_text_column(table, name):
+        missing = np.zeros(0, dtype=np.int64)
+    elif kind == "texts":
+        missing = np.flatnonzero([v is None for v in values])
+    else:
+        missing = np.flatnonzero(pd.isna(values))
     if missing.size:
         raise DataError(
             f'{row_location(path, fmt, int(missing[0]))}: target column "{name}" is empty or NaN '
             f"({missing.size} row{'s' if missing.size > 1 else ''} in all). Fill it in or remove the row"
         )
     if kind == "label":
-        if all(isinstance(v, str) for v in values):
+        if is_text_column(table, name):
             return values
         for i, v in enumerate(values):
             if isinstance(v, dict | list):
@@ -279,10 +317,8 @@ def _targets(
     return out
 
 
-def _hashable(values: NDArray[Any]) -> NDArray[Any]:
-    if values.dtype != object:
-        return values
-    if all(isinstance(v, str) for v in values):
+def _hashable(values: NDArray[Any], *, text: bool = False) -> NDArray[Any]:
+    if values.dtype != object or text:
         return values
     return np.asarray(
         [
@@ -297,7 +333,22 @@ def _hashable(values: NDArray[Any]) -> NDArray[Any]:
     )
 
 
-def _content_hash(ids: NDArray[np.object_], inputs: NDArray[Any], targets: NDArray[Any]) -> str:
-    frame = pd.DataFrame({"id": ids, "input": _hashable(inputs), "target": _hashable(targets)})
-    row_hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-    return hashlib.sha256(row_hashes.tobytes()).hexdigest()
+def _content_hash(
+    ids: NDArray[np.object_],
+    inputs: NDArray[Any],
+    targets: NDArray[Any],
+    *,
+    text_inputs: bool,
+    text_targets: bool,
+) -> str:
+    """SHA-256 over per-row hashes of ids, inputs and targets (format independent)."""
+    h = hashlib.sha256()
+    for values, text, repeated in (
+        (ids, True, False),
+        (inputs, text_inputs, False),
+        (targets, text_targets, True),
+    ):
+        # labels repeat: factorising first is faster; unique ids and texts hash directly
+        row_hashes = pd.util.hash_array(_hashable(values, text=text), categorize=repeated)
+        h.update(np.ascontiguousarray(row_hashes).tobytes())
+    return h.hexdigest()

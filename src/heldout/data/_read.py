@@ -21,7 +21,14 @@ from numpy.typing import NDArray
 
 from heldout._errors import DataError
 
-__all__ = ["FileFormat", "column_values", "detect_format", "read_table", "row_location"]
+__all__ = [
+    "FileFormat",
+    "column_values",
+    "detect_format",
+    "is_text_column",
+    "read_table",
+    "row_location",
+]
 
 FileFormat = Literal["jsonl", "csv", "parquet"]
 
@@ -166,6 +173,16 @@ def _from_mixed_rows(rows: list[dict[str, object]]) -> pa.Table:
 
 
 _MIXED_KEY = "heldout.json_columns"
+
+
+def is_text_column(table: pa.Table, name: str) -> bool:
+    """Whether every non-null value of the column is a string (checked from its type)."""
+    col_type = table.schema.field(name).type
+    meta = table.schema.metadata or {}
+    mixed = json.loads(meta.get(_MIXED_KEY.encode(), b"[]"))
+    return name not in mixed and (
+        pa.types.is_string(col_type) or pa.types.is_large_string(col_type)
+    )
 
 
 def column_values(table: pa.Table, name: str) -> NDArray[np.object_]:

@@ -21,6 +21,7 @@ from heldout.data import (
     column_ids,
     column_values,
     detect_format,
+    encode_labels,
     read_table,
     row_location,
 )
@@ -83,9 +84,9 @@ def load_predictions(
     ids = column_ids(table, path=path, fmt=fmt, name=spec.id)
     check_unique_ids(ids, path=path, fmt=fmt, col=spec.id)
 
-    position = pd.Index(ids).get_indexer(pd.Index(dataset.ids))
+    position = pd.Index(ids, dtype=object).get_indexer(pd.Index(dataset.ids, dtype=object))
     present = position >= 0
-    known = pd.Index(dataset.ids).get_indexer(pd.Index(ids)) >= 0
+    known = pd.Index(dataset.ids, dtype=object).get_indexer(pd.Index(ids, dtype=object)) >= 0
     if not known.all() and spec.extra == "error":
         first = int(np.flatnonzero(~known)[0])
         count = int((~known).sum())
@@ -171,7 +172,7 @@ def _values(
         values = np.asarray(
             [None if n else _label_text(v) for v, n in zip(values, null, strict=True)], dtype=object
         )
-    valid = ~null & pd.Index(values).isin(list(labels))
+    valid = ~null & (encode_labels(values, labels) >= 0)
     bad = np.flatnonzero(~valid)
     if bad.size and spec.invalid == "error":
         i = int(bad[0])

@@ -20,7 +20,7 @@ from heldout._errors import DataError, MetricError, SpecError
 from heldout._util._suggest import did_you_mean
 from heldout._version import __version__
 from heldout.analysis import ConfusionMatrix, confusion_matrix, slice_results
-from heldout.data import Dataset, TargetKind, load_dataset
+from heldout.data import Dataset, TargetKind, encode_labels, load_dataset
 from heldout.models import Predictions, load_predictions
 from heldout.run._types import DatasetInfo, Run, TaskResult
 from heldout.scoring import (
@@ -217,7 +217,7 @@ def prepare(loaded: LoadedSpec, task: TaskSpec) -> PreparedTask:
 
 
 def _labels(task: TaskSpec, dataset: Dataset) -> tuple[str, ...]:
-    found = pd.unique(dataset.targets)
+    found = pd.unique(pd.Series(dataset.targets, dtype=object))
     if task.labels is None:
         labels = tuple(sorted(str(v) for v in found))
         if len(labels) < 2:
@@ -226,7 +226,7 @@ def _labels(task: TaskSpec, dataset: Dataset) -> tuple[str, ...]:
                 "List the classes in labels: or check the target column"
             )
         return labels
-    unknown = np.flatnonzero(~pd.Index(dataset.targets).isin(list(task.labels)))
+    unknown = np.flatnonzero(encode_labels(dataset.targets, task.labels) < 0)
     if unknown.size:
         i = int(unknown[0])
         value = str(dataset.targets[i])
@@ -255,6 +255,16 @@ def _default_headline(task: TaskSpec, metrics: tuple[str, ...], labels: tuple[st
     return preferred if preferred in metrics else metrics[0]
 
 
+def _label_codes(prepared: PreparedTask) -> tuple[NDArray[np.int64], dict[str, NDArray[np.int64]]]:
+    """Targets and each model's predictions as indices into the labels (-1: not a label)."""
+    keep = prepared.keep
+    y = encode_labels(prepared.dataset.targets[keep], prepared.labels)
+    return y, {
+        name: encode_labels(p.values[keep], prepared.labels)
+        for name, p in prepared.predictions.items()
+    }
+
+
 def _score(
     prepared: PreparedTask, candidate: str | None, baseline: str | None
 ) -> dict[str, ScoreRows]:
@@ -263,14 +273,10 @@ def _score(
     metrics = list(prepared.metrics)
     rows: dict[str, ScoreRows] = {}
     if task.type == "classification":
-        y = pd.Categorical(ds.targets[keep], categories=list(prepared.labels)).codes.astype(
-            np.int64
-        )
+        y, predicted = _label_codes(prepared)
         positive = task.positive_label
         for name, pred in prepared.predictions.items():
-            codes = pd.Categorical(
-                pred.values[keep], categories=list(prepared.labels)
-            ).codes.astype(np.int64)
+            codes = predicted[name]
             proba = None if pred.proba is None else pred.proba[keep]
             rows[name] = score_classification(
                 y,
@@ -335,13 +341,8 @@ def _run_task(loaded: LoadedSpec, prepared: PreparedTask, config: StatsConfig) -
     )
     confusion: dict[str, ConfusionMatrix] = {}
     if prepared.spec.type == "classification":
-        y = pd.Categorical(ds.targets[keep], categories=list(prepared.labels)).codes.astype(
-            np.int64
-        )
-        for name, pred in prepared.predictions.items():
-            codes = pd.Categorical(
-                pred.values[keep], categories=list(prepared.labels)
-            ).codes.astype(np.int64)
+        y, predicted = _label_codes(prepared)
+        for name, codes in predicted.items():
             confusion[name] = confusion_matrix(y, codes, prepared.labels)
     dropped = {
         name: int((~pred.present).sum())
@@ -375,9 +376,11 @@ def _run_task(loaded: LoadedSpec, prepared: PreparedTask, config: StatsConfig) -
 
 def _examples(prepared: PreparedTask, rows: Mapping[str, ScoreRows]) -> pd.DataFrame:
     keep = prepared.keep
-    frame = prepared.dataset.to_frame()[keep].reset_index(drop=True)
+    frame = prepared.dataset.to_frame()
+    if not keep.all():
+        frame = frame[keep].reset_index(drop=True)
     for name, pred in prepared.predictions.items():
-        frame[f"pred:{name}"] = pred.values[keep]
+        frame[f"pred:{name}"] = pd.Series(pred.values[keep], dtype=object)
         if pred.proba is not None:
             frame[f"confidence:{name}"] = pred.proba[keep].max(axis=1)
         for col, values in rows[name].per_example.items():

@@ -3,8 +3,9 @@
 Binary: one cell per (distinct score, label), thresholds in descending score order. With
 tp/fp counts cumulated over thresholds, ``AP = sum_t (pos_t / P) * TP_t / (TP_t + FP_t)``,
 which is scikit-learn's ``average_precision_score`` (ties share one threshold) computed
-from counts. Past :data:`MAX_THRESHOLDS` distinct scores the cells are quantile bins of the
-score instead (ties always share a bin), which keeps resampling cheap at any ``n``; the
+from counts. Past :data:`MAX_THRESHOLDS` distinct scores (fewer for large ``n``, see
+:func:`thresholds_for`) the cells are quantile bins of the score instead (ties always
+share a bin), which keeps resampling cheap at any ``n``; the
 point estimate is then still scikit-learn's exact value, computed from the scores kept in
 the ``proba`` ranking (``params["point"] == "exact"``).
 
@@ -26,10 +27,23 @@ from numpy.typing import NDArray
 from heldout.scoring._aggregate import SumsAggregate, safe_divide
 from heldout.scoring._base import StatBlock
 
-__all__ = ["MAX_THRESHOLDS", "binary_ap_block", "multiclass_ap_block"]
+__all__ = ["LARGE_N", "MAX_THRESHOLDS", "binary_ap_block", "multiclass_ap_block", "thresholds_for"]
 
 #: Most thresholds (distinct scores) kept exactly in the binary resampling block.
 MAX_THRESHOLDS = 4096
+
+#: Above this many examples the block uses about sqrt(n)/16 score bins (at least 64), so
+#: that the paired bootstrap's joint (candidate bin, baseline bin, label) cells stay far
+#: fewer than the examples and a resample costs O(cells), not O(n).
+LARGE_N = 50_000
+
+
+def thresholds_for(n: int) -> int:
+    """How many thresholds the resampling block keeps for ``n`` examples."""
+    if n <= LARGE_N:
+        return MAX_THRESHOLDS
+    return int(min(MAX_THRESHOLDS, max(64, np.sqrt(n) / 16)))
+
 
 F64 = NDArray[np.float64]
 
@@ -64,15 +78,18 @@ def _binary_undefined(sums: F64, *, n_thresholds: int) -> str | None:
 
 
 def binary_ap_block(
-    y: NDArray[np.int64], scores: F64, *, max_thresholds: int = MAX_THRESHOLDS
+    y: NDArray[np.int64], scores: F64, *, max_thresholds: int | None = None
 ) -> tuple[StatBlock, SumsAggregate, dict[str, Any]]:
     """Block, aggregate and params of binary average precision.
 
     Args:
         y: 1 for the positive class, else 0.
         scores: the positive class's predicted probability.
-        max_thresholds: beyond this many distinct scores, cells are quantile bins.
+        max_thresholds: beyond this many distinct scores, cells are quantile bins
+            (default: :func:`thresholds_for` the number of examples).
     """
+    if max_thresholds is None:
+        max_thresholds = thresholds_for(int(y.size))
     rank, n_thresholds, binned = _threshold_index(scores, max_thresholds)
     block = StatBlock.cells(2 * rank + y, 2 * n_thresholds)
     aggregate = SumsAggregate(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -83,7 +85,19 @@ def _roc_auc(ranking: Ranking, metric: MetricDef, model: str) -> float:
     return float(np.mean(values))
 
 
+# Exact average precision of a ranking, computed once: intervals and paired tests ask for
+# the same point several times. Keyed by the ranking object itself (slices are new objects).
+_AP_CACHE: weakref.WeakKeyDictionary[Ranking, float] = weakref.WeakKeyDictionary()
+
+
 def _average_precision(ranking: Ranking, metric: MetricDef, model: str) -> float:
+    cached = _AP_CACHE.get(ranking)
+    if cached is None:
+        cached = _AP_CACHE[ranking] = _compute_average_precision(ranking, metric, model)
+    return cached
+
+
+def _compute_average_precision(ranking: Ranking, metric: MetricDef, model: str) -> float:
     from sklearn.metrics import average_precision_score
 
     values, skipped = [], []

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
+from scipy import special
 
 from heldout._errors import MetricError
 from heldout.stats._clusters import cluster_codes, clustered_variance
@@ -34,12 +34,12 @@ class Interval(NamedTuple):
 
 def z_critical(confidence: float) -> float:
     """Two-sided standard normal critical value, ``Phi^-1(1 - alpha / 2)``."""
-    return float(stats.norm.ppf(0.5 + confidence / 2.0))
+    return float(special.ndtri(0.5 + confidence / 2.0))
 
 
 def t_critical(confidence: float, df: float) -> float:
     """Two-sided Student t critical value with ``df`` degrees of freedom."""
-    return float(stats.t.ppf(0.5 + confidence / 2.0, df))
+    return float(special.stdtrit(df, 0.5 + confidence / 2.0))
 
 
 def wilson_interval(successes: int, n: int, *, confidence: float = 0.95) -> Interval:

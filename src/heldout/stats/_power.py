@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scipy import stats
+from scipy import special
 
 from heldout.stats._types import MinimumDetectableEffect
 
@@ -42,7 +42,7 @@ def minimum_detectable_effect(
         >>> round(minimum_detectable_effect(0.01, metric="accuracy", n=1000, basis="").effect, 4)
         0.028
     """
-    multiplier = float(stats.norm.ppf(1.0 - alpha / 2.0) + stats.norm.ppf(power))
+    multiplier = float(special.ndtri(1.0 - alpha / 2.0) + special.ndtri(power))
     return MinimumDetectableEffect(
         metric=metric, effect=multiplier * se, power=power, alpha=alpha, n=n, basis=basis
     )
