@@ -19,5 +19,5 @@ def load_run(ref: str, *, store: str | None = None) -> Run:
     """
     from heldout.store import Store
 
-    with Store.open(store) as opened:
+    with Store.open(store, create=False) as opened:
         return opened.load_run(ref)

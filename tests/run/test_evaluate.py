@@ -158,3 +158,47 @@ def test_binned_pr_auc_keeps_the_exact_point_and_centres_its_interval() -> None:
     diff = compare_all(rows["a"], rows["b"], config=config)["pr_auc"]
     assert diff.delta == pytest.approx(exact["a"] - exact["b"], abs=1e-12)
     assert diff.ci_low < diff.delta < diff.ci_high
+
+
+def test_missing_wrong_scores_absent_examples_and_drops_nothing(project: Project) -> None:
+    lines = project.base.read_text(encoding="utf-8").splitlines(keepends=True)
+    project.base.write_text("".join(lines[:-10]), encoding="utf-8")
+    spec = project.spec.read_text(encoding="utf-8").replace(
+        "path: base.jsonl}", "path: base.jsonl, missing: wrong}"
+    )
+    project.spec.write_text(spec, encoding="utf-8")
+    run = heldout.evaluate(project.spec, save=False)
+    assert run.tasks[0].dropped == {}
+    assert run.metrics["base"]["accuracy"].n == 120
+    ex = run.examples()
+    assert not ex["correct:base"].to_numpy(dtype=bool)[-10:].any()
+
+
+def test_parquet_probability_maps_are_read(tmp_path: Path, project: Project) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = _frame(project.tuned)
+    labels = ["billing", "bug", "other"]
+    maps = pa.array(
+        [list(p.items()) for p in rows["probabilities"]], type=pa.map_(pa.string(), pa.float64())
+    )
+    pq.write_table(
+        pa.table(
+            {
+                "id": rows["id"].tolist(),
+                "prediction": rows["prediction"].tolist(),
+                "probabilities": maps,
+            }
+        ),
+        project.root / "tuned.parquet",
+    )
+    spec = project.spec.read_text(encoding="utf-8").replace("tuned.jsonl", "tuned.parquet")
+    project.spec.write_text(spec, encoding="utf-8")
+    run = heldout.evaluate(project.spec, save=False)
+    from sklearn.metrics import log_loss
+
+    proba = np.array([[p[label] for label in labels] for p in rows["probabilities"]])
+    assert run.metrics["tuned"]["log_loss"].value == pytest.approx(
+        log_loss(_frame(project.data)["label"], proba, labels=labels), abs=1e-9
+    )

@@ -45,6 +45,7 @@ EXPECTED = {
     "paired_ttest",
     "point_value",
     "shifted_null_p_value",
+    "resamples_for",
     "verdict_for",
     "wilson_interval",
 }

@@ -18,6 +18,7 @@ from heldout.stats import (
     adjust_pvalues,
     compare_all,
     estimate_all,
+    resamples_for,
     verdict_for,
 )
 
@@ -74,9 +75,20 @@ def slice_results(
 
     The candidate-minus-baseline difference on each slice is corrected across all the
     slices returned together (``config.correction``), so a slice is called worse only when
-    it stays significant after looking at every slice.
+    it stays significant after looking at every slice. Slices under ``min_size`` are shown
+    with their own (uncorrected) difference but are outside the corrected family and never
+    called better or worse. Bootstrap resamples are raised (:func:`resamples_for`) so that
+    the smallest possible bootstrap p-value still survives the correction.
     """
     found: list[SliceResult] = []
+    # the family corrected together: every slice large enough to be ranked
+    n_tests = sum(
+        int(np.count_nonzero(values == v)) >= min_size
+        for values in slices.values()
+        for v in {str(x) for x in values}
+    )
+    config = resamples_for(config, n_tests)
+
     for column, values in slices.items():
         for value in sorted({str(v) for v in values}):
             mask = np.asarray(values == value, dtype=bool)
@@ -137,14 +149,23 @@ def _corrected(
     tested = [
         i
         for i, s in enumerate(found)
-        if s.comparison is not None and not np.isnan(s.comparison.p_value)
+        if s.comparison is not None and not s.small and not np.isnan(s.comparison.p_value)
     ]
+    out = list(found)
+    for i, s in enumerate(found):
+        if s.comparison is not None and i not in tested:
+            # outside the corrected family: shown, never called better or worse
+            out[i] = replace(
+                s,
+                comparison=replace(
+                    s.comparison, p_adjusted=None, verdict="no significant difference"
+                ),
+            )
     if not tested:
-        return tuple(found)
+        return tuple(out)
     p = np.array([found[i].comparison.p_value for i in tested])  # type: ignore[union-attr]
     adjusted = adjust_pvalues(p, config.correction)
     higher = next(iter(rows.values())).metric(metric).higher_is_better
-    out = list(found)
     for i, p_adj in zip(tested, adjusted, strict=True):
         d = found[i].comparison
         assert d is not None

@@ -151,14 +151,14 @@ def run(
 @app.command()
 def runs(
     name: Annotated[str | None, typer.Option("--name", help="Only runs of this eval name")] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="How many runs to list")] = 20,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many runs to list")] = 20,
     store: StoreOpt = None,
 ) -> None:
     """List recorded runs, newest first."""
     console = _out()
     from heldout.store import Store
 
-    with _user_errors(), Store.open(store) as opened:
+    with _user_errors(), Store.open(store, create=False) as opened:
         summaries = opened.list_runs(name=name, limit=limit)
         if not summaries:
             console.print(
@@ -216,7 +216,7 @@ def show(
     console = _out()
     from heldout.store import Store
 
-    with _user_errors(), Store.open(store) as opened:
+    with _user_errors(), Store.open(store, create=False) as opened:
         result = opened.load_run(run_ref)
         print_run(console, result)
         if json_path is not None:
@@ -237,7 +237,7 @@ def report(
     console = _out()
     from heldout.store import Store
 
-    with _user_errors(), Store.open(store) as opened:
+    with _user_errors(), Store.open(store, create=False) as opened:
         result = opened.load_run(run_ref)
         notes = [(n.created_at, n.text) for n in opened.notes(result.id)]
         path = _write_report(result, output, notes=notes)
@@ -256,10 +256,14 @@ def _sqlite_in(directory: Path) -> str:
 
 def write_json(run: Run, path: Path) -> None:
     """The documented JSON document; NaN becomes null so any JSON reader can load it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps(_finite(run.to_dict()), indent=2, allow_nan=False) + "\n", encoding="utf-8"
-    )
+    text = json.dumps(_finite(run.to_dict()), indent=2, allow_nan=False) + "\n"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise HeldoutError(
+            f"{path}: cannot write the JSON results ({exc.strerror}). Pass a file path you can write to"
+        ) from exc
 
 
 def _finite(value: Any) -> Any:

@@ -15,6 +15,7 @@ import pyarrow as pa
 from numpy.typing import NDArray
 
 from heldout._errors import DataError
+from heldout._util._labels import label_text
 from heldout._util._suggest import did_you_mean
 from heldout.data._read import (
     FileFormat,
@@ -142,8 +143,8 @@ def load_dataset(
     Raises:
         DataError: naming the file, line and column, and the fix.
     """
-    fmt = detect_format(path, fmt)
     table = read_table(path, fmt=fmt, what="dataset")
+    fmt = detect_format(path, fmt)
     names = table.column_names
     for role, col in (("id", id), ("input", input), ("target", target), ("cluster", cluster)):
         if col is not None and col not in names:
@@ -207,16 +208,8 @@ def _missing_column(path: Path, role: str, col: str, names: list[str]) -> None:
 def _labels(values: NDArray[np.object_], missing: str | None = "(missing)") -> NDArray[np.object_]:
     out = np.empty(values.shape[0], dtype=object)
     for i, v in enumerate(values):
-        out[i] = missing if v is None or (isinstance(v, float) and np.isnan(v)) else _as_text(v)
+        out[i] = missing if v is None or (isinstance(v, float) and np.isnan(v)) else label_text(v)
     return out
-
-
-def _as_text(v: Any) -> str:
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    if isinstance(v, bool | np.bool_):
-        return "true" if v else "false"
-    return str(v)
 
 
 def column_ids(table: pa.Table, *, path: Path, fmt: FileFormat, name: str) -> NDArray[np.object_]:
@@ -233,7 +226,7 @@ def column_ids(table: pa.Table, *, path: Path, fmt: FileFormat, name: str) -> ND
         )
     if is_text_column(table, name):
         return values
-    return np.asarray([_as_text(v) for v in values], dtype=object)
+    return np.asarray([label_text(v) for v in values], dtype=object)
 
 
 def check_unique_ids(
@@ -284,8 +277,18 @@ def _targets(
                     f'{row_location(path, fmt, i)}: target column "{name}" holds a {type(v).__name__}, '
                     "not a label. Write one label per row"
                 )
-        return np.asarray([_as_text(v) for v in values], dtype=object)
+        return np.asarray([label_text(v) for v in values], dtype=object)
     if kind == "number":
+        flags = (
+            np.flatnonzero([isinstance(v, bool | np.bool_) for v in values])
+            if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type))
+            else np.zeros(0, dtype=np.int64)
+        )
+        if flags.size:
+            raise DataError(
+                f'{row_location(path, fmt, int(flags[0]))}: target column "{name}" holds {values[flags[0]]!r}, '
+                "not a number. Regression targets must be numbers (write 1/0 if you mean them)"
+            )
         if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
             numbers = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
         else:

@@ -141,10 +141,7 @@ def _read_jsonl(path: Path) -> pa.Table:
                 'Write one {"column": value, ...} object per line'
             )
         rows.append(obj)
-    try:
-        return pa.Table.from_pylist(rows)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return _from_mixed_rows(rows)
+    return _from_mixed_rows(rows)
 
 
 def _from_mixed_rows(rows: list[dict[str, object]]) -> pa.Table:
@@ -163,6 +160,9 @@ def _from_mixed_rows(rows: list[dict[str, object]]) -> pa.Table:
     mixed = []
     for key, values in columns.items():
         try:
+            if len({_kind(v) for v in values if v is not None}) > 1:
+                # pyarrow would quietly turn true into 1.0 beside numbers: keep them apart
+                raise pa.ArrowTypeError(key)
             arrays[key] = pa.array(values)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             arrays[key] = pa.array(
@@ -173,6 +173,14 @@ def _from_mixed_rows(rows: list[dict[str, object]]) -> pa.Table:
 
 
 _MIXED_KEY = "heldout.json_columns"
+
+
+def _kind(v: object) -> str:
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, int | float):
+        return "number"
+    return type(v).__name__
 
 
 def is_text_column(table: pa.Table, name: str) -> bool:

@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from heldout._errors import DataError
+from heldout._util._labels import label_text
 from heldout._util._suggest import did_you_mean
 from heldout.data import (
     Dataset,
@@ -71,8 +72,8 @@ def load_predictions(
         DataError: missing/extra/duplicate ids, invalid predictions or probabilities,
             naming the file and line and the spec option that changes the behaviour.
     """
+    table = read_table(path, fmt=spec.format, what="predictions")
     fmt = detect_format(path, spec.format)
-    table = read_table(path, fmt=fmt, what="predictions")
     names = table.column_names
     for role, col in (("id", spec.id), ("prediction", spec.prediction)):
         if col not in names:
@@ -106,11 +107,14 @@ def load_predictions(
     values, valid = _values(
         table, spec.prediction, kind, labels, path=path, fmt=fmt, spec=spec, model=model
     )
-    proba = (
-        _probabilities(table, spec, labels, path=path, fmt=fmt, model=model)
-        if kind == "label"
-        else None
-    )
+    proba = None
+    if kind == "label":
+        try:
+            proba = _probabilities(table, spec, labels, path=path, fmt=fmt, model=model)
+        except DataError as exc:
+            if str(exc).startswith(str(path)) or str(exc).startswith("models."):
+                raise
+            raise DataError(f"{path}: {exc}") from exc
 
     take = np.where(present, position, 0)
     aligned = values[take]
@@ -148,6 +152,9 @@ def _values(
     )
     if kind == "number":
         numbers = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=np.float64)
+        if not (pa.types.is_integer(raw.type) or pa.types.is_floating(raw.type)):
+            # true/false are not numbers, whatever pandas would make of them
+            numbers[[isinstance(v, bool | np.bool_) for v in values]] = np.nan
         bad = np.flatnonzero(~np.isfinite(numbers))
         if bad.size:
             i = int(bad[0])
@@ -170,7 +177,7 @@ def _values(
         return values, ~(null | nontext)
     if not (pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type)):
         values = np.asarray(
-            [None if n else _label_text(v) for v, n in zip(values, null, strict=True)], dtype=object
+            [None if n else label_text(v) for v, n in zip(values, null, strict=True)], dtype=object
         )
     valid = ~null & (encode_labels(values, labels) >= 0)
     bad = np.flatnonzero(~valid)
@@ -184,14 +191,6 @@ def _values(
             "(scored as wrong)"
         )
     return values, valid
-
-
-def _label_text(v: Any) -> str:
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    if isinstance(v, bool | np.bool_):
-        return "true" if v else "false"
-    return str(v)
 
 
 def _probabilities(
@@ -252,13 +251,41 @@ def _floats(col: pa.ChunkedArray | pa.Array) -> NDArray[np.float64]:
             pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise DataError(f"probabilities must be numbers ({exc})") from exc
+        raise DataError(
+            f"probabilities must be numbers, found {col.type} values ({str(exc).splitlines()[0]}). "
+            "Write each probability as a number"
+        ) from exc
+
+
+def _map_as_struct(col: pa.Array, labels: tuple[str, ...], *, path: Path, name: str) -> pa.Array:
+    """An Arrow ``map<label, p>`` column (as Parquet writes dicts) as a struct of labels."""
+    keys = np.asarray(col.keys.to_numpy(zero_copy_only=False), dtype=object)
+    unknown = sorted({str(k) for k in keys} - set(labels))
+    if unknown:
+        raise DataError(
+            f'{path}: column "{name}" has probabilities for "{unknown[0]}", which is not a label '
+            f"(labels: {', '.join(labels)}). Use the task's labels as keys"
+        )
+    offsets = np.asarray(col.offsets.to_numpy(zero_copy_only=False), dtype=np.int64)
+    row = np.repeat(np.arange(len(col)), np.diff(offsets))
+    items = _floats(col.items)
+    fields = []
+    for label in labels:
+        values = np.full(len(col), np.nan)
+        present = np.zeros(len(col), dtype=bool)
+        hit = keys == label
+        values[row[hit]] = items[hit]
+        present[row[hit]] = True
+        fields.append(pa.array(values, mask=~present))
+    return pa.StructArray.from_arrays(fields, names=list(labels))
 
 
 def _from_column(
     col: pa.Array, labels: tuple[str, ...], *, path: Path, fmt: Any, name: str
 ) -> NDArray[np.float64]:
     n, c = len(col), len(labels)
+    if pa.types.is_map(col.type):
+        col = _map_as_struct(col, labels, path=path, name=name)
     if pa.types.is_struct(col.type):
         fields = [col.type.field(i).name for i in range(col.type.num_fields)]
         extra = [f for f in fields if f not in labels]

@@ -34,7 +34,23 @@ Scale = Literal["unit", "sacrebleu", "other"]
 #: Metrics sacrebleu reports on a 0–100 scale.
 _SACREBLEU_SCALE = frozenset({"bleu", "sacrebleu", "spbleu", "chrf", "chrf++", "ter"})
 #: Per-example scores where a smaller number is the better one.
-_LOWER_IS_BETTER = frozenset({"ter", "wer", "cer", "mse", "rmse", "mae", "log_loss", "brier"})
+# per-example score columns and metrics where smaller is better (errors and losses)
+_LOWER_IS_BETTER = frozenset(
+    {
+        "ter",
+        "wer",
+        "cer",
+        "mse",
+        "rmse",
+        "mae",
+        "mape",
+        "log_loss",
+        "brier",
+        "abs_error",
+        "sq_error",
+        "ape",
+    }
+)
 _NOT_AVAILABLE = "n/a"
 
 

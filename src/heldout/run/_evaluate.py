@@ -181,6 +181,12 @@ def prepare(loaded: LoadedSpec, task: TaskSpec) -> PreparedTask:
         fmt=ds_spec.format,
     )
     labels = _labels(task, dataset) if kind == "label" else ()
+    for name, model in loaded.spec.models.items():
+        if kind == "number" and (model.missing == "wrong" or model.invalid == "wrong"):
+            raise SpecError(
+                f"models.{name}: missing/invalid: wrong cannot score a regression prediction "
+                f'(task "{task.name}"): there is no "wrong" number. Use missing: drop or fix the file'
+            )
     predictions: dict[str, Predictions] = {}
     for name, model in loaded.spec.models.items():
         path = loaded.resolve(model.path.replace("{task}", task.name))
@@ -266,21 +272,23 @@ def _label_codes(prepared: PreparedTask) -> tuple[NDArray[np.int64], dict[str, N
 
 
 def _score(
-    prepared: PreparedTask, candidate: str | None, baseline: str | None
+    prepared: PreparedTask,
+    candidate: str | None,
+    baseline: str | None,
+    codes: tuple[NDArray[np.int64], dict[str, NDArray[np.int64]]] | None,
 ) -> dict[str, ScoreRows]:
     task, keep = prepared.spec, prepared.keep
     ds = prepared.dataset
     metrics = list(prepared.metrics)
     rows: dict[str, ScoreRows] = {}
-    if task.type == "classification":
-        y, predicted = _label_codes(prepared)
+    if codes is not None:
+        y, predicted = codes
         positive = task.positive_label
         for name, pred in prepared.predictions.items():
-            codes = predicted[name]
             proba = None if pred.proba is None else pred.proba[keep]
             rows[name] = score_classification(
                 y,
-                codes,
+                predicted[name],
                 labels=prepared.labels,
                 metrics=metrics,
                 model=name,
@@ -320,14 +328,20 @@ def _run_task(loaded: LoadedSpec, prepared: PreparedTask, config: StatsConfig) -
     keep = prepared.keep
     ds = prepared.dataset
     clusters = None if ds.clusters is None else ds.clusters[keep]
-    rows = _score(prepared, candidate, baseline)
+    codes = _label_codes(prepared) if prepared.spec.type == "classification" else None
+    rows = _score(prepared, candidate, baseline, codes)
     metrics = {name: estimate_all(r, cluster=clusters, config=config) for name, r in rows.items()}
     comparisons = {}
     mde = None
     if candidate is not None and baseline is not None:
         comparisons = compare_all(rows[candidate], rows[baseline], cluster=clusters, config=config)
         mde = mde_for(
-            rows[candidate], rows[baseline], prepared.headline, cluster=clusters, config=config
+            rows[candidate],
+            rows[baseline],
+            prepared.headline,
+            cluster=clusters,
+            config=config,
+            family=len(comparisons),
         )
     slices = slice_results(
         rows,
@@ -340,14 +354,15 @@ def _run_task(loaded: LoadedSpec, prepared: PreparedTask, config: StatsConfig) -
         min_size=loaded.spec.stats.min_slice_size,
     )
     confusion: dict[str, ConfusionMatrix] = {}
-    if prepared.spec.type == "classification":
-        y, predicted = _label_codes(prepared)
-        for name, codes in predicted.items():
-            confusion[name] = confusion_matrix(y, codes, prepared.labels)
+    if codes is not None:
+        y, predicted = codes
+        for name, model_codes in predicted.items():
+            confusion[name] = confusion_matrix(y, model_codes, prepared.labels)
+    # only `missing: drop` leaves examples out; `missing: wrong` scores them as wrong
     dropped = {
         name: int((~pred.present).sum())
         for name, pred in prepared.predictions.items()
-        if not pred.present.all()
+        if not pred.present.all() and loaded.spec.models[name].missing == "drop"
     }
     ds_spec = prepared.spec.dataset
     return TaskResult(

@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from heldout._util._labels import label_text
+
 __all__ = [
     "CompareSpec",
     "DatasetSpec",
@@ -24,10 +26,8 @@ def _as_text(v: Any) -> Any:
     """Labels written as YAML numbers or booleans (``[0, 1]``) are read as text."""
     if isinstance(v, list | tuple):
         return tuple(_as_text(x) for x in v)
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int | float):
-        return str(int(v)) if float(v).is_integer() else str(v)
+    if isinstance(v, bool | int | float):
+        return label_text(v)
     return v
 
 

@@ -13,7 +13,7 @@ from heldout.stats._bootstrap import (
     bootstrap_interval,
 )
 from heldout.stats._clusters import ClusterCodes, cluster_codes, clustered_variance
-from heldout.stats._compare import compare_all, mde_for, verdict_for
+from heldout.stats._compare import compare_all, mde_for, resamples_for, verdict_for
 from heldout.stats._config import CIMethod, Correction, HeldoutStatsWarning, StatsConfig
 from heldout.stats._delong import (
     AucInfluence,
@@ -71,6 +71,7 @@ __all__ = [
     "paired_proportions",
     "paired_ttest",
     "point_value",
+    "resamples_for",
     "shifted_null_p_value",
     "verdict_for",
     "wilson_interval",

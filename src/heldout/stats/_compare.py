@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 import numpy as np
@@ -64,6 +65,18 @@ def _labels(candidate: ScoreRows, baseline: ScoreRows, pair: _Pair) -> NDArray[A
             "scored against different labels; compare runs on the same examples"
         )
     return y
+
+
+def resamples_for(config: StatsConfig, family: int) -> StatsConfig:
+    """``config`` with enough resamples for a family of ``family`` corrected tests.
+
+    A bootstrap p-value is at least ``1 / (B + 1)``; after a correction across ``family``
+    tests it could never fall below ``alpha`` unless ``B >= 2 * family / alpha``.
+    """
+    needed = math.ceil(2 * max(family, 1) / config.alpha)
+    if config.correction == "none" or config.n_resamples >= needed:
+        return config
+    return dataclasses.replace(config, n_resamples=needed)
 
 
 def verdict_for(
@@ -153,7 +166,7 @@ def compare_all(
             metric cannot be compared.
     """
     pairs = _shared(candidate, baseline)
-    booted = _bootstrap_all(candidate, baseline, pairs, cluster, config)
+    booted = _bootstrap_all(candidate, baseline, pairs, cluster, resamples_for(config, len(pairs)))
     raw: list[Difference] = []
     for cand, base in pairs:
         if cand.kind == "mean":
@@ -213,8 +226,13 @@ def mde_for(
     *,
     cluster: NDArray[Any] | None = None,
     config: StatsConfig,
+    family: int = 1,
 ) -> MinimumDetectableEffect:
     """Minimum detectable effect of comparing the two models on one metric.
+
+    With ``family`` tests corrected together (the metrics of a task) the effect is the one
+    detectable at level ``alpha / family`` (Bonferroni, a conservative bound on Holm), so
+    that a true effect of that size would pass the correction, not just the raw test.
 
     The standard error of the paired difference comes from the observed data:
     ``sqrt(p_disc / n)`` for 0/1 metrics with disagreement rate ``p_disc`` (the
@@ -269,6 +287,15 @@ def mde_for(
         )
         se = float(np.sqrt(influence_variance(infl, cluster)))
         basis = f"DeLong standard error of the paired AUC difference over {where}"
+    alpha = config.alpha if config.correction == "none" else config.alpha / max(family, 1)
+    if family > 1 and config.correction != "none":
+        basis += f"; alpha {config.alpha:g} / {family} tests corrected together"
+    if not se > 0.0:
+        # identical outputs leave nothing to estimate the variance from: say so, not 0
+        se = float("nan")
+        basis = (
+            f"the two models' per-example values never differ over {where}; no variance to estimate"
+        )
     return minimum_detectable_effect(
-        se, metric=metric_name, n=n, basis=basis, power=config.power, alpha=config.alpha
+        se, metric=metric_name, n=n, basis=basis, power=config.power, alpha=alpha
     )

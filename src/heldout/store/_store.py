@@ -51,7 +51,7 @@ class Store:
         self._closed = False
 
     @classmethod
-    def open(cls, url: str | None = None) -> Store:
+    def open(cls, url: str | None = None, *, create: bool = True) -> Store:
         """Open the store at ``url``, creating it or upgrading its schema as needed.
 
         Args:
@@ -59,11 +59,20 @@ class Store:
                 ``postgresql://user@host/db``); ``None`` is :data:`DEFAULT_URL`,
                 ``.heldout/heldout.db`` under the working directory.
 
+            create: make a new SQLite store when the file does not exist; readers pass
+                ``False`` so that a mistyped path is an error, not a new empty store.
+
         Raises:
             StoreError: the URL is not supported, its driver is not installed, or the
                 database cannot be created, reached or migrated.
         """
         store_url = parse_url(url)
+        path = store_url.sqlite_path
+        if not create and path is not None and not path.exists():
+            raise StoreError(
+                f"no store at {path}: no run has been recorded there. Record one with "
+                "`heldout run eval.yaml`, or pass --store with the right URL"
+            )
         engine = create_store_engine(store_url)
         try:
             upgrade(engine, store_url)
