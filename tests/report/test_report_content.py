@@ -7,8 +7,8 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
+from heldout._util._format import fmt_interval, fmt_number, fmt_p, fmt_signed, metric_format
 from heldout.report import render_report
-from heldout.report._format import fmt_interval, fmt_number, fmt_p, fmt_signed, metric_format
 from heldout.run import Run, TaskResult
 from heldout.stats import Difference
 from tests.report.report_fixtures import (

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from heldout._util._format import NumberFormat, metric_format
 from heldout.report._figures import confusion_figure, delta_forest, metric_bars
-from heldout.report._format import NumberFormat, metric_format
 from heldout.report._plot import SMALL_COLOR, VERDICT_COLORS, plot_text
 from heldout.report._slice_figure import SMALL_SLICES, slice_forest
 from heldout.run import TaskResult

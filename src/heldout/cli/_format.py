@@ -1,42 +1,32 @@
-"""How numbers look in the terminal."""
+"""How estimates and differences look in the terminal (the report writes them the same way).
+
+One number of decimals per metric, chosen from all the values shown for it
+(:func:`decimals_for`), so a table row reads consistently.
+"""
 
 from __future__ import annotations
 
-import math
+from collections.abc import Iterable
 
+from heldout._util._format import fmt_interval, fmt_number, fmt_p, fmt_signed, metric_format
 from heldout.stats import Difference, Estimate
 
-__all__ = ["fmt_delta", "fmt_estimate", "fmt_p", "fmt_value", "wide_scale"]
-
-# sacrebleu reports BLEU, chrF and TER on a 0–100 scale; everything else is 0–1 or raw units.
-_WIDE = ("bleu", "chrf", "ter")
+__all__ = ["decimals_for", "fmt_delta", "fmt_estimate", "fmt_p", "fmt_value"]
 
 
-def wide_scale(metric: str) -> bool:
-    return metric.split(":")[0] in _WIDE
+def decimals_for(metric: str, values: Iterable[float]) -> int:
+    return metric_format(metric, values).decimals
 
 
-def fmt_value(metric: str, value: float) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    return f"{value:.2f}" if wide_scale(metric) else f"{value:.3f}"
+def fmt_value(metric: str, value: float, decimals: int | None = None) -> str:
+    return fmt_number(value, decimals_for(metric, [value]) if decimals is None else decimals)
 
 
-def fmt_estimate(metric: str, est: Estimate, *, sep: str = " ") -> str:
-    return f"{fmt_value(metric, est.value)}{sep}[{fmt_value(metric, est.ci_low)}, {fmt_value(metric, est.ci_high)}]"
+def fmt_estimate(metric: str, est: Estimate, decimals: int | None = None) -> str:
+    d = decimals_for(metric, [est.value]) if decimals is None else decimals
+    return f"{fmt_number(est.value, d)} {fmt_interval(est.ci_low, est.ci_high, d)}"
 
 
-def fmt_delta(metric: str, diff: Difference, *, sep: str = " ") -> str:
-    def signed(v: float) -> str:
-        text = fmt_value(metric, v)
-        return text if text.startswith("-") or text == "—" else f"+{text}"
-
-    return f"{signed(diff.delta)}{sep}[{signed(diff.ci_low)}, {signed(diff.ci_high)}]"
-
-
-def fmt_p(p: float | None) -> str:
-    if p is None or math.isnan(p):
-        return "—"
-    if p < 0.001:
-        return "<0.001"
-    return f"{p:.3f}"
+def fmt_delta(metric: str, diff: Difference, decimals: int | None = None) -> str:
+    d = decimals_for(metric, [diff.delta]) if decimals is None else decimals
+    return f"{fmt_signed(diff.delta, d)} {fmt_interval(diff.ci_low, diff.ci_high, d, signed=True)}"

@@ -7,7 +7,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from heldout.cli._format import fmt_delta, fmt_estimate, fmt_p, fmt_value
+from heldout.cli._format import decimals_for, fmt_delta, fmt_estimate, fmt_p, fmt_value
 from heldout.run import Run, TaskResult
 from heldout.stats import Estimate
 
@@ -34,8 +34,15 @@ def task_table(task: TaskResult, *, width: int = 140) -> Table:
     )
     conf = f"{_conf(task):.0%} CI"
 
+    def places(metric: str) -> int:
+        values = [
+            by_metric[metric].value for by_metric in task.metrics.values() if metric in by_metric
+        ]
+        return decimals_for(metric, values)
+
     def est(metric: str, e: Estimate) -> str:
-        return fmt_value(metric, e.value) if narrow else fmt_estimate(metric, e)
+        d = places(metric)
+        return fmt_value(metric, e.value, d) if narrow else fmt_estimate(metric, e, d)
 
     if task.candidate is not None and task.baseline is not None:
         base, cand = task.baseline, task.candidate
@@ -57,7 +64,7 @@ def task_table(task: TaskResult, *, width: int = 140) -> Table:
                 continue
             table.add_row(
                 *cells,
-                fmt_delta(metric, diff),
+                fmt_delta(metric, diff, places(metric)),
                 fmt_p(diff.p_adjusted if diff.p_adjusted is not None else diff.p_value),
                 Text(
                     _NARROW.get(diff.verdict, diff.verdict) if narrow else diff.verdict,
@@ -75,7 +82,11 @@ def task_table(task: TaskResult, *, width: int = 140) -> Table:
         first = task.models[0]
         for metric in task.metrics[first]:
             table.add_row(
-                metric, *(fmt_estimate(metric, task.metrics[m][metric]) for m in task.models)
+                metric,
+                *(
+                    fmt_estimate(metric, task.metrics[m][metric], places(metric))
+                    for m in task.models
+                ),
             )
     return table
 

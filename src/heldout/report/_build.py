@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from heldout.report._format import fmt_datetime, fmt_duration, fmt_percent
+from heldout._util._format import fmt_datetime, fmt_duration, fmt_percent
 from heldout.report._task import task_view
 from heldout.report._view import Fact, NoteView, ReportView
 from heldout.run import Run

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from heldout.report._format import fmt_count, fmt_number, fmt_signed, lower_is_better
+from heldout._util._format import fmt_count, fmt_number, fmt_signed, lower_is_better
 from heldout.run import TaskResult
 
 __all__ = ["ExampleTable", "ExamplesView", "build_examples"]

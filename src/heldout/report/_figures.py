@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from heldout.report._format import NumberFormat
+from heldout._util._format import NumberFormat
 from heldout.report._plot import (
     AXIS_TITLES,
     MODEL_COLORS,

@@ -17,7 +17,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from heldout.report._format import NumberFormat, Scale, fmt_interval, fmt_number, fmt_p, fmt_signed
+from heldout._util._format import NumberFormat, Scale, fmt_interval, fmt_number, fmt_p, fmt_signed
 from heldout.stats import Difference, Estimate
 
 __all__ = [

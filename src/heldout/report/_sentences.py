@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from heldout.report._format import (
+from heldout._util._format import (
     NumberFormat,
     fmt_count,
     fmt_interval,

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import plotly.graph_objects as go
 
-from heldout.report._format import NumberFormat
+from heldout._util._format import NumberFormat
 from heldout.report._plot import (
     MODEL_COLORS,
     SMALL_COLOR,

@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from heldout.report._examples import build_examples
-from heldout.report._figures import confusion_figure, delta_forest, metric_bars
-from heldout.report._format import (
+from heldout._util._format import (
     NumberFormat,
     fmt_count,
     fmt_interval,
@@ -17,6 +15,8 @@ from heldout.report._format import (
     fmt_signed,
     metric_format,
 )
+from heldout.report._examples import build_examples
+from heldout.report._figures import confusion_figure, delta_forest, metric_bars
 from heldout.report._plot import FigureView, to_view
 from heldout.report._sentences import (
     headline_sentence,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from heldout.report._format import (
+from heldout._util._format import (
     fmt_datetime,
     fmt_duration,
     fmt_interval,

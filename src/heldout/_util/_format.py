@@ -1,6 +1,6 @@
-"""How numbers, intervals, p-values and times read in the report.
+"""How numbers, intervals and p-values are written, in the terminal and the report alike.
 
-The report formats numbers; it never computes a statistic. One number format is chosen per
+Readers format numbers; they never compute a statistic. One number format is chosen per
 metric so a table row reads consistently: metrics on a 0–1 scale get three decimals,
 sacrebleu-scale scores (BLEU, chrF, TER, 0–100) get two.
 """
