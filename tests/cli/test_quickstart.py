@@ -31,6 +31,8 @@ def test_quickstart_prints_tables_verdicts_and_report_path(demo: tuple[Path, str
     report = root / "report.html"
     assert f"report: {report}" in out.replace("\n", "")
     assert report.stat().st_size > 100_000
+    html = report.read_text(encoding="utf-8")
+    assert "Worse on language = de (n = 248)" in html  # named in the verdict card
     assert (root / ".heldout" / "heldout.db").exists()
 
 

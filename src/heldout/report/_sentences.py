@@ -23,6 +23,7 @@ __all__ = [
     "slice_note",
     "summary_sentence",
     "verdict_class",
+    "worse_slice_sentences",
 ]
 
 
@@ -76,6 +77,27 @@ def headline_sentence(
     )
 
 
+def worse_slice_sentences(
+    task: TaskResult, formats: Mapping[str, NumberFormat], correction: str
+) -> tuple[str, ...]:
+    """One sentence per slice where the candidate is significantly worse after correction.
+
+    Named even when the candidate wins overall: that is what a single number hides.
+    """
+    out = []
+    for s in task.slices:
+        d = s.comparison
+        if d is None or s.small or d.verdict != "worse":
+            continue
+        decimals = formats[s.metric].decimals if s.metric in formats else 3
+        interval = fmt_interval(d.ci_low, d.ci_high, decimals, signed=True)
+        out.append(
+            f"Worse on {s.column} = {s.value} (n = {fmt_count(s.n)}): Δ {s.metric} "
+            f"{fmt_signed(d.delta, decimals)} {interval}, p ({correction}) {fmt_p(d.p_adjusted)}."
+        )
+    return tuple(out)
+
+
 def mde_sentence(task: TaskResult, formats: Mapping[str, NumberFormat]) -> str | None:
     """What difference this eval could detect; ``None`` when the run holds no MDE."""
     mde = task.mde
@@ -86,7 +108,7 @@ def mde_sentence(task: TaskResult, formats: Mapping[str, NumberFormat]) -> str |
     return (
         f"With {fmt_count(mde.n)} {paired}examples this eval can detect a difference of "
         f"{fmt_number(mde.effect, decimals)} in {mde.metric} at {fmt_percent(mde.power)} power "
-        f"(two-sided α = {mde.alpha:g}; {mde.basis})."
+        f"(two-sided α = {mde.alpha:.2g}; {mde.basis})."
     )
 
 

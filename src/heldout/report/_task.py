@@ -24,6 +24,7 @@ from heldout.report._sentences import (
     slice_note,
     summary_sentence,
     verdict_class,
+    worse_slice_sentences,
 )
 from heldout.report._slice_figure import slice_forest
 from heldout.report._view import Cell, Column, Fact, MetricRow, SliceRow, TaskView
@@ -52,6 +53,7 @@ def task_view(task: TaskResult, index: int, correction: str, stats: Mapping[str,
         summary=summary_sentence(task, metrics),
         headline=headline,
         headline_class=headline_class,
+        worse_slices=worse_slice_sentences(task, formats, correction),
         facts=_task_facts(task),
         warnings=tuple(
             f"{fmt_count(n)} examples left out for {model}: its prediction was missing."

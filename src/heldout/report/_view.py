@@ -92,6 +92,7 @@ class TaskView:
     summary: str
     headline: str
     headline_class: str
+    worse_slices: tuple[str, ...]
     facts: tuple[Fact, ...]
     warnings: tuple[str, ...]
     compared: bool
