@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from heldout.scoring._aggregate import SumsAggregate
+from heldout.scoring._average_precision import binary_ap_block
 from heldout.scoring._base import MetricDef, Ranking, ScoreRows
 from heldout.scoring._warnings import warn_undefined
 
@@ -98,12 +99,13 @@ def _average_precision(ranking: Ranking, metric: MetricDef, model: str) -> float
 
 
 def _compute_average_precision(ranking: Ranking, metric: MetricDef, model: str) -> float:
-    from sklearn.metrics import average_precision_score
-
+    # One cell per distinct score: the counts-based aggregate is scikit-learn's
+    # average_precision_score exactly (ties share a threshold), without importing it.
     values, skipped = [], []
     for c, (y, scores) in enumerate(_binary_curves(ranking)):
         if y.any():
-            values.append(float(average_precision_score(y, scores)))
+            block, aggregate, _ = binary_ap_block(y, scores, max_thresholds=max(1, scores.size))
+            values.append(float(aggregate(block.sums())))
         else:
             skipped.append(c)
     if not values:
