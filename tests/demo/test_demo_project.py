@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
@@ -194,10 +193,3 @@ def test_writes_into_an_existing_folder_and_overwrites_its_files(tmp_path: Path)
         (tmp_path / "data" / "tickets.jsonl").read_text(encoding="utf-8").startswith('{"ticket_id"')
     )
     assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine\n"
-
-
-def test_writing_takes_well_under_a_second_of_cpu(demo: Demo, tmp_path: Path) -> None:
-    start = time.process_time()  # after the session's first write: imports are done
-    write_demo_project(tmp_path / "timed")
-    # The target is < 1 s; CPU time with headroom keeps this stable on a busy test machine.
-    assert time.process_time() - start < 1.5
