@@ -202,3 +202,15 @@ def test_parquet_probability_maps_are_read(tmp_path: Path, project: Project) -> 
     assert run.metrics["tuned"]["log_loss"].value == pytest.approx(
         log_loss(_frame(project.data)["label"], proba, labels=labels), abs=1e-9
     )
+
+
+def test_bca_intervals_on_request(project: Project) -> None:
+    spec = project.spec.read_text(encoding="utf-8").replace(
+        "stats: {resamples: 200, seed: 1}", "stats: {resamples: 300, seed: 1, ci_method: bca}"
+    )
+    project.spec.write_text(spec, encoding="utf-8")
+    run = heldout.evaluate(project.spec, save=False)
+    est = run.metrics["tuned"]["macro_f1"]
+    assert est.method == "bootstrap-bca-clustered"
+    assert est.ci_low < est.value < est.ci_high
+    assert run.stats["ci_method"] == "bca"
