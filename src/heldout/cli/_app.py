@@ -42,7 +42,7 @@ def _out() -> Console:
 StoreOpt = Annotated[
     str | None,
     typer.Option(
-        "--store", help="SQLAlchemy URL of the run store [default: sqlite:///.heldout/heldout.db]"
+        "--store", help="SQLAlchemy URL of the run store (default: sqlite:///.heldout/heldout.db)"
     ),
 ]
 
@@ -113,7 +113,7 @@ def run(
         typer.Option(
             "--report",
             "-o",
-            help="Where to write the HTML report [default: report.html beside eval.yaml]",
+            help="Where to write the HTML report (default: report.html beside eval.yaml)",
         ),
     ] = None,
     no_report: Annotated[
