@@ -41,6 +41,7 @@ def test_runs_show_report_and_json_read_the_store(demo: tuple[Path, str], tmp_pa
     store = f"sqlite:///{root / '.heldout' / 'heldout.db'}"
     listed = runner.invoke(app, ["runs", "--store", store])
     assert listed.exit_code == 0 and "support-assistant" in listed.output
+    assert "macro_f1 0.857 [0.839, 0.872]" in listed.output and "better" in listed.output
     out_json = tmp_path / "run.json"
     shown = runner.invoke(app, ["show", "latest", "--store", store, "--json", str(out_json)])
     assert shown.exit_code == 0, shown.output

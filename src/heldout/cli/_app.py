@@ -195,6 +195,8 @@ def _headline_cells(summary: RunSummary) -> list[str]:
     task = summary.tasks[0]
     metric = task.headline
     cand = task.candidate_estimate
+    if cand is None and task.estimates:
+        cand = next(iter(task.estimates.values()))  # one model: its own estimate
     text = f"{metric} {fmt_estimate(metric, cand)}" if cand is not None else metric
     d = task.difference
     if d is None:
