@@ -214,3 +214,18 @@ def test_bca_intervals_on_request(project: Project) -> None:
     assert est.method == "bootstrap-bca-clustered"
     assert est.ci_low < est.value < est.ci_high
     assert run.stats["ci_method"] == "bca"
+
+
+def test_evaluate_accepts_a_spec_object_and_a_mapping(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from heldout.spec import load_spec
+
+    monkeypatch.chdir(project.root)
+    model = load_spec(project.spec).spec
+    from_object = heldout.evaluate(model, save=False)
+    from_mapping = heldout.evaluate(model.model_dump(mode="json", exclude_none=True), save=False)
+    from_path = heldout.evaluate(project.spec, save=False)
+    for run in (from_object, from_mapping):
+        assert run.spec_hash == from_path.spec_hash
+        assert run.metrics["tuned"]["macro_f1"] == from_path.metrics["tuned"]["macro_f1"]

@@ -32,7 +32,7 @@ from heldout.scoring import (
     score_generation_pair,
     score_regression,
 )
-from heldout.spec import LoadedSpec, TaskSpec, load_spec, spec_from_mapping
+from heldout.spec import EvalSpec, LoadedSpec, TaskSpec, load_spec, spec_from_mapping
 from heldout.stats import StatsConfig, compare_all, estimate_all, mde_for
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ class PreparedTask:
 
 
 def evaluate(
-    spec: str | Path | LoadedSpec | Mapping[str, Any],
+    spec: str | Path | LoadedSpec | EvalSpec | Mapping[str, Any],
     *,
     store: Store | str | None = None,
     save: bool = True,
@@ -74,7 +74,9 @@ def evaluate(
     untouched.
 
     Args:
-        spec: path of an eval.yaml, a loaded spec, or the spec as a mapping.
+        spec: path of an eval.yaml, a loaded spec, an :class:`~heldout.spec.EvalSpec`, or
+            the spec as a mapping (relative paths in the last two resolve against the
+            working directory).
         store: a :class:`~heldout.store.Store`, an SQLAlchemy URL, or ``None`` for the
             spec's ``store:`` or the default ``.heldout/heldout.db``.
         save: write the run to the store.
@@ -127,11 +129,15 @@ def evaluate(
     return run
 
 
-def _load(spec: str | Path | LoadedSpec | Mapping[str, Any]) -> LoadedSpec:
+def _load(spec: str | Path | LoadedSpec | EvalSpec | Mapping[str, Any]) -> LoadedSpec:
     if isinstance(spec, LoadedSpec):
         return spec
     if isinstance(spec, str | Path):
         return load_spec(spec)
+    if isinstance(spec, EvalSpec):
+        return spec_from_mapping(
+            spec.model_dump(mode="json", exclude_none=True, exclude={"dataset", "task", "metrics"})
+        )
     return spec_from_mapping(spec)
 
 
