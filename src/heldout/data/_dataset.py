@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -82,6 +83,11 @@ class Dataset:
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
+
+    @cached_property
+    def index(self) -> pd.Index:
+        """The ids as a pandas Index, built once, for matching predictions to examples."""
+        return pd.Index(self.ids, dtype=object)
 
     def __iter__(self) -> Iterator[Example]:
         for i in range(len(self)):
@@ -164,7 +170,6 @@ def load_dataset(
         ids = column_ids(table, path=path, fmt=fmt, name=id)
     else:
         ids = _content_ids(inputs, targets)
-    check_unique_ids(ids, path=path, fmt=fmt, col=id)
     slice_values = {col: _labels(column_values(table, col)) for col in slices}
     clusters = None
     if cluster is not None:
@@ -172,7 +177,7 @@ def load_dataset(
         empty = np.flatnonzero(pd.isna(clusters))
         clusters[empty] = [f"(row {i + 1})" for i in empty]
     columns = {"id": id, "input": input, "target": target, "cluster": cluster}
-    return Dataset(
+    dataset = Dataset(
         path=path,
         fmt=fmt,
         ids=ids,
@@ -189,6 +194,9 @@ def load_dataset(
         ),
         columns=columns,
     )
+    if not dataset.index.is_unique:
+        check_unique_ids(ids, path=path, fmt=fmt, col=id)  # raises, naming the lines
+    return dataset
 
 
 def encode_labels(values: NDArray[Any], labels: tuple[str, ...] | list[str]) -> NDArray[np.int64]:

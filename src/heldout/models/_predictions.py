@@ -83,11 +83,16 @@ def load_predictions(
                 f"Set models.{model}.{role} to the column holding the {role}"
             )
     ids = column_ids(table, path=path, fmt=fmt, name=spec.id)
-    check_unique_ids(ids, path=path, fmt=fmt, col=spec.id)
+    index = pd.Index(ids, dtype=object)
+    if not index.is_unique:
+        check_unique_ids(ids, path=path, fmt=fmt, col=spec.id)  # raises, naming the lines
 
-    position = pd.Index(ids, dtype=object).get_indexer(pd.Index(dataset.ids, dtype=object))
+    position = index.get_indexer(dataset.index)
     present = position >= 0
-    known = pd.Index(dataset.ids, dtype=object).get_indexer(pd.Index(ids, dtype=object)) >= 0
+    if present.all() and len(ids) == len(dataset):
+        known = np.ones(len(ids), dtype=bool)  # unique ids, all matched: a bijection
+    else:
+        known = dataset.index.get_indexer(index) >= 0
     if not known.all() and spec.extra == "error":
         first = int(np.flatnonzero(~known)[0])
         count = int((~known).sum())
