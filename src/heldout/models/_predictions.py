@@ -17,6 +17,7 @@ from heldout._util._labels import label_text
 from heldout._util._suggest import did_you_mean
 from heldout.data import (
     Dataset,
+    FileFormat,
     TargetKind,
     check_unique_ids,
     column_ids,
@@ -28,7 +29,7 @@ from heldout.data import (
 )
 from heldout.spec import PredictionsModelSpec
 
-__all__ = ["Predictions", "load_predictions"]
+__all__ = ["Predictions", "load_predictions", "predictions_from_table"]
 
 _SUM_TOLERANCE = 1e-3
 
@@ -74,6 +75,24 @@ def load_predictions(
     """
     table = read_table(path, fmt=spec.format, what="predictions")
     fmt = detect_format(path, spec.format)
+    return predictions_from_table(
+        table, spec, model=model, path=path, fmt=fmt, dataset=dataset, kind=kind, labels=labels
+    )
+
+
+def predictions_from_table(
+    table: pa.Table,
+    spec: PredictionsModelSpec,
+    *,
+    model: str,
+    path: Path,
+    fmt: FileFormat,
+    dataset: Dataset,
+    kind: TargetKind,
+    labels: tuple[str, ...] = (),
+) -> Predictions:
+    """Check a table of predictions (read from a file, or returned by a model) and align
+    it with the dataset; ``path`` and ``fmt`` only name rows in messages."""
     names = table.column_names
     for role, col in (("id", spec.id), ("prediction", spec.prediction)):
         if col not in names:

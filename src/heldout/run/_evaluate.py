@@ -21,7 +21,7 @@ from heldout._util._suggest import did_you_mean
 from heldout._version import __version__
 from heldout.analysis import ConfusionMatrix, confusion_matrix, slice_results
 from heldout.data import Dataset, TargetKind, encode_labels, load_dataset
-from heldout.models import Predictions, load_predictions
+from heldout.models import Predictions, load_predictions, run_python_model
 from heldout.run._types import DatasetInfo, Run, TaskResult
 from heldout.scoring import (
     ScoreRows,
@@ -32,7 +32,15 @@ from heldout.scoring import (
     score_generation_pair,
     score_regression,
 )
-from heldout.spec import EvalSpec, LoadedSpec, TaskSpec, load_spec, spec_from_mapping
+from heldout.spec import (
+    EvalSpec,
+    LoadedSpec,
+    PredictionsModelSpec,
+    PythonModelSpec,
+    TaskSpec,
+    load_spec,
+    spec_from_mapping,
+)
 from heldout.stats import StatsConfig, compare_all, estimate_all, mde_for
 
 if TYPE_CHECKING:
@@ -188,20 +196,25 @@ def prepare(loaded: LoadedSpec, task: TaskSpec) -> PreparedTask:
     )
     labels = _labels(task, dataset) if kind == "label" else ()
     for name, model in loaded.spec.models.items():
-        if kind == "number" and (model.missing == "wrong" or model.invalid == "wrong"):
+        if kind == "number" and (_missing(model) == "wrong" or model.invalid == "wrong"):
             raise SpecError(
                 f"models.{name}: missing/invalid: wrong cannot score a regression prediction "
                 f'(task "{task.name}"): there is no "wrong" number. Use missing: drop or fix the file'
             )
     predictions: dict[str, Predictions] = {}
     for name, model in loaded.spec.models.items():
+        if isinstance(model, PythonModelSpec):
+            predictions[name] = run_python_model(
+                model, model=name, root=loaded.root, dataset=dataset, kind=kind, labels=labels
+            )
+            continue
         path = loaded.resolve(model.path.replace("{task}", task.name))
         predictions[name] = load_predictions(
             model, model=name, path=path, dataset=dataset, kind=kind, labels=labels
         )
     keep = np.ones(len(dataset), dtype=bool)
     for name, model in loaded.spec.models.items():
-        if model.missing == "drop":
+        if _missing(model) == "drop":
             keep &= predictions[name].present
     if not keep.any():
         raise DataError(
@@ -226,6 +239,11 @@ def prepare(loaded: LoadedSpec, task: TaskSpec) -> PreparedTask:
         metrics=metrics,
         headline=headline,
     )
+
+
+def _missing(model: PredictionsModelSpec | PythonModelSpec) -> str:
+    """How a model treats examples it has no prediction for (a function answers them all)."""
+    return model.missing if isinstance(model, PredictionsModelSpec) else "error"
 
 
 def _labels(task: TaskSpec, dataset: Dataset) -> tuple[str, ...]:
@@ -368,7 +386,7 @@ def _run_task(loaded: LoadedSpec, prepared: PreparedTask, config: StatsConfig) -
     dropped = {
         name: int((~pred.present).sum())
         for name, pred in prepared.predictions.items()
-        if not pred.present.all() and loaded.spec.models[name].missing == "drop"
+        if not pred.present.all() and _missing(loaded.spec.models[name]) == "drop"
     }
     ds_spec = prepared.spec.dataset
     return TaskResult(

@@ -133,7 +133,8 @@ def _describe(exc: ValidationError, source: Path | None, marks: dict[_Loc, tuple
     if kind == "extra_forbidden":
         key = str(loc[-1]) if loc else "?"
         parent = _dotted(loc[:-1]) or "top level"
-        allowed = _allowed_keys(loc[:-1])
+        backend = next((str(x) for x in err["loc"] if x in ("predictions", "python")), None)
+        allowed = _allowed_keys(loc[:-1], backend)
         hint = did_you_mean(key, allowed)
         listing = f" Allowed: {', '.join(allowed)}." if allowed else ""
         msg = f'{parent}: unknown key "{key}"{hint}.{listing}'
@@ -146,7 +147,7 @@ def _describe(exc: ValidationError, source: Path | None, marks: dict[_Loc, tuple
             f"Available: {ctx.get('expected_tags', '')}"
         )
     elif kind == "union_tag_not_found":
-        msg = f"{dotted}: missing backend: key (available: predictions)"
+        msg = f"{dotted}: missing backend: key (available: predictions, python)"
     else:
         text = err["msg"].removeprefix("Value error, ")
         received = err.get("input")
@@ -168,7 +169,7 @@ def _describe(exc: ValidationError, source: Path | None, marks: dict[_Loc, tuple
 
 def _clean_loc(loc: tuple[int | str, ...]) -> _Loc:
     # pydantic puts the discriminator's tag ("predictions") into the location; drop it.
-    return tuple(x for x in loc if x not in ("predictions",))
+    return tuple(x for x in loc if x not in ("predictions", "python"))
 
 
 def _dotted(loc: _Loc) -> str:
@@ -187,11 +188,12 @@ def _where(source: Path | None, loc: _Loc, marks: dict[_Loc, tuple[int, int]]) -
     return name
 
 
-def _allowed_keys(loc: _Loc) -> list[str]:
+def _allowed_keys(loc: _Loc, backend: str | None = None) -> list[str]:
     from heldout.spec._model import (
         CompareSpec,
         DatasetSpec,
         PredictionsModelSpec,
+        PythonModelSpec,
         StatsSpec,
         TaskSpec,
     )
@@ -207,7 +209,7 @@ def _allowed_keys(loc: _Loc) -> list[str]:
     if not names:
         model: type[Any] = EvalSpec
     elif names[0] == "models" and len(names) == 2:
-        model = PredictionsModelSpec
+        model = PythonModelSpec if backend == "python" else PredictionsModelSpec
     elif names[0] == "tasks":
         model = DatasetSpec if names[-1] == "dataset" else TaskSpec
     else:

@@ -14,6 +14,7 @@ __all__ = [
     "EvalSpec",
     "ModelSpec",
     "PredictionsModelSpec",
+    "PythonModelSpec",
     "StatsSpec",
     "TaskSpec",
     "TaskType",
@@ -64,7 +65,22 @@ class PredictionsModelSpec(_Strict):
     format: Literal["jsonl", "csv", "parquet"] | None = None
 
 
-ModelSpec = Annotated[PredictionsModelSpec, Field(discriminator="backend")]
+class PythonModelSpec(_Strict):
+    """A model that is a Python function: ``module:function``, called on batches of inputs.
+
+    The function takes a list of inputs and returns one output per input: a label, a
+    number or a text, or a mapping ``{"prediction": ..., "probabilities": {label: p}}``.
+    Modules beside eval.yaml (or in ``path``) can be imported.
+    """
+
+    backend: Literal["python"]
+    function: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+    path: str | None = None
+    batch_size: int = Field(default=64, ge=1)
+    invalid: Literal["error", "wrong"] = "error"
+
+
+ModelSpec = Annotated[PredictionsModelSpec | PythonModelSpec, Field(discriminator="backend")]
 
 
 class TaskSpec(_Strict):
