@@ -182,3 +182,18 @@ def test_clustered_paired_delong_names_its_test() -> None:
     diff = delong_paired(y, a, b, cluster=np.arange(200) // 4)
     assert diff.test == "delong-clustered"
     assert diff.ci_low < diff.delta < diff.ci_high
+
+
+def test_influence_of_a_ranking_is_computed_once_and_never_stale() -> None:
+    from heldout.scoring import Ranking
+    from heldout.stats import delong_influence
+
+    y, s = _binary(500, 7, ties=False)
+    ranking = Ranking(y=y, scores=s)
+    first = delong_influence(ranking.y, ranking.scores)
+    assert delong_influence(ranking.y, ranking.scores) is first  # reused
+    s[:] = 0.0  # the caller's array changes; the ranking kept its own copy
+    assert delong_influence(ranking.y, ranking.scores) is first
+    writable = np.array(ranking.scores)
+    assert delong_influence(np.array(ranking.y), writable) is not first  # never cached
+    assert delong_influence(np.array(ranking.y), writable).auc == first.auc

@@ -130,6 +130,15 @@ class Ranking:
     y: NDArray[np.int64]
     scores: NDArray[np.float64]
 
+    def __post_init__(self) -> None:
+        # A ranking is a value: it keeps read-only copies (the caller's arrays stay its
+        # own), so the statistics can reuse what they computed from it, e.g. DeLong's
+        # placement values, without fearing a later change.
+        for name in ("y", "scores"):
+            value = np.array(getattr(self, name), copy=True)
+            value.flags.writeable = False
+            object.__setattr__(self, name, value)
+
     @property
     def n(self) -> int:
         return int(self.y.shape[0])

@@ -21,6 +21,8 @@ Every AUC is carried as per-example *influence* values ``psi`` with
 from __future__ import annotations
 
 import warnings
+import weakref
+from collections import OrderedDict
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -106,6 +108,16 @@ def _one_vs_rest(
     return auc, psi, psi * scale
 
 
+# The influence values of the last few read-only (y, scores) pairs: an estimate and the
+# paired test of the same ranking then sort its scores once. Only arrays that cannot change
+# are remembered (rankings hand out read-only views), checked by identity through weak
+# references, so a new array with a recycled id is never mistaken for an old one.
+_RECENT: OrderedDict[tuple[int, int], tuple[weakref.ref[Any], weakref.ref[Any], AucInfluence]] = (
+    OrderedDict()
+)
+_RECENT_SIZE = 8
+
+
 def delong_influence(y: NDArray[Any], scores: NDArray[Any]) -> AucInfluence:
     """ROC-AUC and per-example influence values, in ``O(n log n)``.
 
@@ -128,6 +140,21 @@ def delong_influence(y: NDArray[Any], scores: NDArray[Any]) -> AucInfluence:
     """
     labels = np.asarray(y)
     s = np.asarray(scores, dtype=np.float64)
+    frozen = not labels.flags.writeable and not s.flags.writeable
+    key = (id(labels), id(s))
+    if frozen and key in _RECENT:
+        y_ref, s_ref, known = _RECENT[key]
+        if y_ref() is labels and s_ref() is s:
+            return known
+    result = _influence(labels, s)
+    if frozen:
+        _RECENT[key] = (weakref.ref(labels), weakref.ref(s), result)
+        while len(_RECENT) > _RECENT_SIZE:
+            _RECENT.popitem(last=False)
+    return result
+
+
+def _influence(labels: NDArray[Any], s: NDArray[np.float64]) -> AucInfluence:
     n = int(labels.shape[0])
     if labels.ndim != 1 or s.ndim not in (1, 2) or s.shape[0] != n:
         raise MetricError(
