@@ -229,3 +229,34 @@ def test_evaluate_accepts_a_spec_object_and_a_mapping(
     for run in (from_object, from_mapping):
         assert run.spec_hash == from_path.spec_hash
         assert run.metrics["tuned"]["macro_f1"] == from_path.metrics["tuned"]["macro_f1"]
+
+
+def test_mask_pii_masks_inputs_before_models_and_the_store(project: Project) -> None:
+    lines = project.data.read_text(encoding="utf-8").splitlines()
+    row = json.loads(lines[0])
+    row["text"] = "refund to ana.perez@example.com please, card 4111 1111 1111 1111"
+    lines[0] = json.dumps(row)
+    project.data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (project.root / "echo.py").write_text(
+        "SEEN = []\ndef predict(inputs):\n    SEEN.extend(inputs)\n    return ['billing' for _ in inputs]\n"
+    )
+    spec = project.spec.read_text(encoding="utf-8")
+    spec = spec.replace(
+        "  base: {backend: predictions, path: base.jsonl}",
+        "  base: {backend: python, function: 'echo:predict'}",
+    )
+    spec = spec.replace(
+        "metrics: [accuracy, macro_f1, roc_auc, log_loss]",
+        "metrics: [accuracy, macro_f1]\nprivacy: {mask_pii: true}",
+    )
+    project.spec.write_text(spec, encoding="utf-8")
+    import sys
+
+    sys.modules.pop("echo", None)
+    run = heldout.evaluate(project.spec, store=project.store_url())
+    import echo  # type: ignore[import-not-found]
+
+    assert echo.SEEN[0] == "refund to <EMAIL_1> please, card <CARD_1>"
+    stored = heldout.load_run(run.id, store=project.store_url()).examples()
+    assert stored.loc[0, "input"] == "refund to <EMAIL_1> please, card <CARD_1>"
+    assert "example.com" not in " ".join(map(str, stored["input"]))

@@ -1,5 +1,15 @@
 """Data: reading datasets and checking them against the spec."""
 
+from heldout.data._checks import (
+    ClassBalance,
+    ColumnSummary,
+    DataReport,
+    DuplicateGroup,
+    LabelConflict,
+    LengthOutliers,
+    NearDuplicate,
+    check_data,
+)
 from heldout.data._dataset import (
     Dataset,
     Example,
@@ -8,6 +18,24 @@ from heldout.data._dataset import (
     column_ids,
     encode_labels,
     load_dataset,
+)
+from heldout.data._leakage import LeakageReport, LeakedExample, check_leakage, choose_ngram
+from heldout.data._pii import (
+    PII_KINDS,
+    MaskedTable,
+    PiiKind,
+    PiiMatch,
+    PiiRowFinding,
+    PiiScan,
+    iban_is_valid,
+    luhn_is_valid,
+    mask_inputs,
+    mask_table,
+    mask_text,
+    pii_preview,
+    scan_table,
+    scan_text,
+    write_table,
 )
 from heldout.data._read import (
     FileFormat,
@@ -19,17 +47,44 @@ from heldout.data._read import (
 )
 
 __all__ = [
+    "PII_KINDS",
+    "ClassBalance",
+    "ColumnSummary",
+    "DataReport",
     "Dataset",
+    "DuplicateGroup",
     "Example",
     "FileFormat",
+    "LabelConflict",
+    "LeakageReport",
+    "LeakedExample",
+    "LengthOutliers",
+    "MaskedTable",
+    "NearDuplicate",
+    "PiiKind",
+    "PiiMatch",
+    "PiiRowFinding",
+    "PiiScan",
     "TargetKind",
+    "check_data",
+    "check_leakage",
     "check_unique_ids",
+    "choose_ngram",
     "column_ids",
     "column_values",
     "detect_format",
     "encode_labels",
+    "iban_is_valid",
     "is_text_column",
     "load_dataset",
+    "luhn_is_valid",
+    "mask_inputs",
+    "mask_table",
+    "mask_text",
+    "pii_preview",
     "read_table",
     "row_location",
+    "scan_table",
+    "scan_text",
+    "write_table",
 ]

@@ -20,7 +20,7 @@ from heldout._errors import DataError, MetricError, SpecError
 from heldout._util._suggest import did_you_mean
 from heldout._version import __version__
 from heldout.analysis import ConfusionMatrix, confusion_matrix, slice_results
-from heldout.data import Dataset, TargetKind, encode_labels, load_dataset
+from heldout.data import Dataset, TargetKind, encode_labels, load_dataset, mask_inputs
 from heldout.models import Predictions, load_predictions, run_python_model
 from heldout.run._types import DatasetInfo, Run, TaskResult
 from heldout.scoring import (
@@ -194,6 +194,10 @@ def prepare(loaded: LoadedSpec, task: TaskSpec) -> PreparedTask:
         cluster=ds_spec.cluster,
         fmt=ds_spec.format,
     )
+    if loaded.spec.privacy.mask_pii:
+        # before any model sees an input and before anything is stored; the dataset hash
+        # still names the file's own content
+        dataset = mask_inputs(dataset, region=loaded.spec.privacy.region)
     labels = _labels(task, dataset) if kind == "label" else ()
     for name, model in loaded.spec.models.items():
         if kind == "number" and (_missing(model) == "wrong" or model.invalid == "wrong"):

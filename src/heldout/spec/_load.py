@@ -193,6 +193,7 @@ def _allowed_keys(loc: _Loc, backend: str | None = None) -> list[str]:
         CompareSpec,
         DatasetSpec,
         PredictionsModelSpec,
+        PrivacySpec,
         PythonModelSpec,
         StatsSpec,
         TaskSpec,
@@ -203,6 +204,7 @@ def _allowed_keys(loc: _Loc, backend: str | None = None) -> list[str]:
         "dataset": DatasetSpec,
         "stats": StatsSpec,
         "compare": CompareSpec,
+        "privacy": PrivacySpec,
         "task": TaskSpec,
     }
     names = [p for p in loc if isinstance(p, str)]

@@ -14,6 +14,7 @@ __all__ = [
     "EvalSpec",
     "ModelSpec",
     "PredictionsModelSpec",
+    "PrivacySpec",
     "PythonModelSpec",
     "StatsSpec",
     "TaskSpec",
@@ -136,6 +137,13 @@ class StatsSpec(_Strict):
     min_slice_size: int = Field(default=30, ge=1)
 
 
+class PrivacySpec(_Strict):
+    """What happens to personal data before any model sees it or anything is stored."""
+
+    mask_pii: bool = False
+    region: str = Field(default="US", pattern=r"^[A-Z]{2}$")
+
+
 class _SingleTask(_Strict):
     """The single-task shorthand: ``task:`` beside ``dataset:`` and ``metrics:``."""
 
@@ -158,6 +166,7 @@ class EvalSpec(_Strict):
     models: dict[str, ModelSpec] = Field(min_length=1)
     compare: CompareSpec | None = None
     stats: StatsSpec = StatsSpec()
+    privacy: PrivacySpec = PrivacySpec()
     tasks: tuple[TaskSpec, ...] = ()
     dataset: DatasetSpec | None = None
     task: _SingleTask | None = None
