@@ -99,3 +99,18 @@ def test_missing_wrong_is_refused_for_regression(tmp_path: Path) -> None:
     spec = _regression_project(tmp_path / "b", 2.0, missing="wrong")
     line = _one_error_line(runner.invoke(app, ["run", str(spec), "--no-save", "--no-report"]))
     assert "cannot score a regression prediction" in line
+
+
+def test_names_with_brackets_are_printed_as_written(tmp_path: Path) -> None:
+    project = build_project(tmp_path / "p")
+    spec = (
+        project.spec.read_text(encoding="utf-8")
+        .replace("  tuned: {", '  "tuned[v2]": {')
+        .replace("candidate: tuned,", 'candidate: "tuned[v2]",')
+    )
+    project.spec.write_text(spec, encoding="utf-8")
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(
+        app, ["run", str(project.spec), "--no-save", "--no-report"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "tuned[v2] [CI]" in result.output and "tuned[v2] vs base" in result.output

@@ -35,8 +35,13 @@ app = typer.Typer(
 
 
 def _out() -> Console:
-    # Made per command, so COLUMNS and the terminal in force at that moment are honoured.
-    return Console()
+    """The console a command prints to.
+
+    Made per command, so COLUMNS and the terminal in force at that moment are honoured.
+    Markup is off: names, ids and paths come from the user's files and are printed as
+    they are (a model called ``tuned[v2]`` keeps its brackets); styles are given as Text.
+    """
+    return Console(markup=False)
 
 
 StoreOpt = Annotated[
@@ -71,15 +76,27 @@ def quickstart(
     with _user_errors():
         spec_path = write_demo_project(directory)
         console.print(
-            f"wrote demo project to [bold]{directory}[/] ({spec_path.name}, data/, predictions/)"
+            Text.assemble(
+                "wrote demo project to ",
+                (str(directory), "bold"),
+                f" ({spec_path.name}, data/, predictions/)",
+            )
         )
         with console.status("evaluating…"):
             run = evaluate(spec_path, store=_sqlite_in(directory))
         report = _write_report(run, directory / "report.html")
         print_run(console, run, report=str(report))
         console.print(
-            f"next: [bold]cd {directory}[/] and try [bold]heldout runs[/], [bold]heldout show {run.id[:6]}[/], "
-            "or edit eval.yaml and [bold]heldout run eval.yaml[/]"
+            Text.assemble(
+                "next: ",
+                (f"cd {directory}", "bold"),
+                " and try ",
+                ("heldout runs", "bold"),
+                ", ",
+                (f"heldout show {run.id[:6]}", "bold"),
+                ", or edit eval.yaml and ",
+                ("heldout run eval.yaml", "bold"),
+            )
         )
 
 
@@ -96,10 +113,17 @@ def validate(spec: Annotated[Path, typer.Argument(help="Path of eval.yaml")]) ->
             prepared = prepare(loaded, task)
             models = ", ".join(prepared.predictions)
             console.print(
-                f"[green]ok[/] task [bold]{task.name}[/] ({task.type}): {len(prepared.dataset):,} examples, "
-                f"models {models}, metrics {', '.join(prepared.metrics)}"
+                Text.assemble(
+                    ("ok", "green"),
+                    " task ",
+                    (task.name, "bold"),
+                    f" ({task.type}): {len(prepared.dataset):,} examples, "
+                    f"models {models}, metrics {', '.join(prepared.metrics)}",
+                )
             )
-        console.print(f"[green]{spec} is valid[/] (spec hash {loaded.hash[:12]})")
+        console.print(
+            Text.assemble((f"{spec} is valid", "green"), f" (spec hash {loaded.hash[:12]})")
+        )
 
 
 @app.command()
@@ -162,7 +186,12 @@ def runs(
         summaries = opened.list_runs(name=name, limit=limit)
         if not summaries:
             console.print(
-                "no runs yet: try [bold]heldout quickstart[/] or [bold]heldout run eval.yaml[/]"
+                Text.assemble(
+                    "no runs yet: try ",
+                    ("heldout quickstart", "bold"),
+                    " or ",
+                    ("heldout run eval.yaml", "bold"),
+                )
             )
             return
         table = Table(header_style="bold")

@@ -67,7 +67,7 @@ def scan(
 
     Exit code 0: nothing found; 1: PII found; 2: the input could not be read.
     """
-    console = Console()
+    console = Console(markup=False)  # file names and values are printed as they are
     with _user_errors():
         fmt = detect_format(data)
         table = read_table(data, fmt=fmt, what="data")
@@ -91,7 +91,11 @@ def scan(
                 ) from exc
     columns = ", ".join(found.columns)
     if not found.total:
-        console.print(f"[green]no PII found[/] in {found.rows:,} rows (columns: {columns})")
+        console.print(
+            Text.assemble(
+                ("no PII found", "green"), f" in {found.rows:,} rows (columns: {columns})"
+            )
+        )
         raise typer.Exit(0)
     console.print(Text(f"PII in {data} ({found.rows:,} rows; columns: {columns})"), soft_wrap=True)
     counts = Table()
@@ -122,7 +126,7 @@ def mask(
     region: RegionOpt = "US",
 ) -> None:
     """Write a copy of DATA with PII in the chosen text columns replaced by <KIND_N>."""
-    console = Console()
+    console = Console(markup=False)  # file names and values are printed as they are
     with _user_errors():
         fmt = detect_format(data)
         table = read_table(data, fmt=fmt, what="data")
@@ -135,4 +139,6 @@ def mask(
         write_table(masked.table, output, fmt)
     total = sum(masked.counts.values())
     detail = ", ".join(f"{kind} {n:,}" for kind, n in masked.counts.items()) or "nothing to mask"
-    console.print(f"masked {total:,} values ({detail}); wrote [bold]{output}[/]")
+    console.print(
+        Text.assemble(f"masked {total:,} values ({detail}); wrote ", (str(output), "bold"))
+    )
