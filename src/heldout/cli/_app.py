@@ -286,14 +286,20 @@ def _sqlite_in(directory: Path) -> str:
 
 
 def write_json(run: Run, path: Path) -> None:
-    """The documented JSON document; NaN becomes null so any JSON reader can load it."""
-    text = json.dumps(_finite(run.to_dict()), indent=2, allow_nan=False) + "\n"
+    """The documented JSON document of a run (``--json``)."""
+    write_document(run.to_dict(), path, what="the JSON results")
+
+
+def write_document(document: Any, path: Path, *, what: str) -> None:
+    """Write a JSON document a command produced; NaN becomes null so any JSON reader can
+    load it, and an unwritable path is one clear error, not a traceback."""
+    text = json.dumps(_finite(document), indent=2, allow_nan=False) + "\n"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise HeldoutError(
-            f"{path}: cannot write the JSON results ({exc.strerror}). Pass a file path you can write to"
+            f"{path}: cannot write {what} ({exc.strerror}). Pass a file path you can write to"
         ) from exc
 
 

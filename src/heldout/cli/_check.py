@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
@@ -13,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from heldout._errors import HeldoutError, SpecError
-from heldout.cli._app import _finite, _out, _user_errors, app
+from heldout.cli._app import _out, _user_errors, app, write_document
 from heldout.data import DataReport, check_data, check_leakage, column_values, read_table
 from heldout.data._checks import example_ids, require_column
 
@@ -151,7 +150,7 @@ def check(
                 )
                 report = replace(report, leakage=leakage)
         if json_path is not None:
-            _write_json(report, json_path)
+            write_document(report.to_dict(), json_path, what="the JSON report")
         _print(console, report)
         if json_path is not None:
             console.print(Text.assemble(("json: ", "bold"), str(json_path)))
@@ -176,17 +175,6 @@ def _task_for(spec: Path, data: Path) -> TaskSpec:
         f"{spec}: no task reads {data} (tasks read {paths}). "
         "Pass a dataset a task names, or leave out --spec and name the columns"
     )
-
-
-def _write_json(report: DataReport, path: Path) -> None:
-    text = json.dumps(_finite(report.to_dict()), indent=2, allow_nan=False) + "\n"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise HeldoutError(
-            f"{path}: cannot write the JSON report ({exc.strerror}). Pass a file path you can write to"
-        ) from exc
 
 
 def _ids(ids: tuple[str, ...] | list[str]) -> str:

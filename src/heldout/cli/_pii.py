@@ -6,7 +6,6 @@ it; a bad input exits 2 with one line, like every other command.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -16,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from heldout._errors import DataError
-from heldout.cli._app import _user_errors, app
+from heldout.cli._app import _user_errors, app, write_document
 from heldout.data import (
     detect_format,
     mask_table,
@@ -81,14 +80,7 @@ def scan(
                 "counts": found.counts,
                 "findings": [f.to_dict() for f in found.findings],
             }
-            try:
-                json_path.parent.mkdir(parents=True, exist_ok=True)
-                json_path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-            except OSError as exc:
-                raise DataError(
-                    f"{json_path}: cannot write the findings ({exc.strerror}). "
-                    "Pass a file path you can write to"
-                ) from exc
+            write_document(doc, json_path, what="the findings")
     columns = ", ".join(found.columns)
     if not found.total:
         console.print(
