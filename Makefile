@@ -1,19 +1,27 @@
 # make demo  — install into .venv, then evaluate the embedded demo project
 # make test  — install, then run every check (lint, types, tests)
 # make bench — the scoring benchmark (1,000,000 predictions; 20,000 texts)
+# make bench-endpoint — heldout, lm-evaluation-harness and inspect-ai against one local server
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
+HF_STAMP := $(VENV)/.installed-hf
 
-.PHONY: install demo test lint typecheck unit bench clean
+.PHONY: install demo test lint typecheck unit bench bench-endpoint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
+
+# the local-model tests need torch, transformers and peft; torch is pinned to the CPU
+# build here (a bare "torch" pulls a multi-GB CUDA build)
+$(HF_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet "torch==2.13.0" -e ".[dev,hf]"
+	touch $(HF_STAMP)
 
 install: $(STAMP)
 
@@ -24,16 +32,20 @@ lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
-typecheck: install
+typecheck: install $(HF_STAMP)
 	$(BIN)/mypy
 
-unit: install
+unit: install $(HF_STAMP)
 	$(BIN)/pytest -n 2 -q
 
 test: lint typecheck unit
 
 bench: install
 	$(BIN)/python benchmarks/bench_scoring.py
+
+bench-endpoint: install
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	$(BIN)/python benchmarks/bench_endpoint.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo

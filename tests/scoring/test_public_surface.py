@@ -16,6 +16,7 @@ def test_scoring_exports_exactly_its_public_names() -> None:
         "ScoredPair",
         "StatBlock",
         "available_metrics",
+        "average_samples",
         "check_metrics",
         "default_metrics",
         "metric_value",
@@ -23,7 +24,9 @@ def test_scoring_exports_exactly_its_public_names() -> None:
         "score_classification",
         "score_generation",
         "score_generation_pair",
+        "score_multiple_choice",
         "score_regression",
+        "within_example_share",
     ]
     for name in heldout.scoring.__all__:
         assert getattr(heldout.scoring, name) is not None

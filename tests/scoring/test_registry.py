@@ -65,7 +65,8 @@ def test_binary_defaults_add_positive_class_metrics_and_probability_metrics() ->
     assert default_metrics("regression") == ["mae", "rmse", "r2"]
 
 
-def test_multiple_choice_offers_the_classification_metrics() -> None:
-    assert available_metrics("multiple_choice", labels=LABELS) == available_metrics(
-        "classification", labels=LABELS
-    )
+def test_multiple_choice_offers_accuracy_and_length_normalised_accuracy() -> None:
+    assert available_metrics("multiple_choice", labels=LABELS) == ["accuracy"]
+    assert available_metrics("multiple_choice", has_proba=True) == ["accuracy", "accuracy_norm"]
+    with pytest.raises(MetricError, match="method: loglikelihood"):
+        check_metrics("multiple_choice", ["accuracy_norm"])

@@ -6,6 +6,16 @@ import heldout.store
 
 
 def test_public_names() -> None:
-    assert heldout.store.__all__ == ["DEFAULT_URL", "Note", "RunSummary", "Store", "TaskSummary"]
+    assert heldout.store.__all__ == [
+        "DEFAULT_URL",
+        "FailedCall",
+        "Journal",
+        "JournalEntry",
+        "Note",
+        "RunSummary",
+        "Store",
+        "TaskSummary",
+        "identity_hash",
+    ]
     public = {name for name in vars(heldout.store) if not name.startswith("_")}
     assert public == set(heldout.store.__all__)

@@ -1,6 +1,14 @@
-"""Analysis: slices, confusion and the other breakdowns of a run's results."""
+"""Analysis: slices, confusion, efficiency and the other breakdowns of a run's results."""
 
 from heldout.analysis._confusion import ConfusionMatrix, confusion_matrix
+from heldout.analysis._efficiency import efficiency_estimates, quantile_interval
 from heldout.analysis._slices import SliceResult, slice_results
 
-__all__ = ["ConfusionMatrix", "SliceResult", "confusion_matrix", "slice_results"]
+__all__ = [
+    "ConfusionMatrix",
+    "SliceResult",
+    "confusion_matrix",
+    "efficiency_estimates",
+    "quantile_interval",
+    "slice_results",
+]

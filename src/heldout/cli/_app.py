@@ -34,6 +34,11 @@ app = typer.Typer(
 )
 
 
+def _err() -> Console:
+    """The console progress goes to: stderr, so stdout keeps only results."""
+    return Console(stderr=True, markup=False, highlight=False)
+
+
 def _out() -> Console:
     """The console a command prints to.
 
@@ -147,16 +152,29 @@ def run(
     no_save: Annotated[
         bool, typer.Option("--no-save", help="Do not record the run in the store")
     ] = False,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh", help="Call live models again, ignoring answers already in the journal"
+        ),
+    ] = False,
 ) -> None:
     """Evaluate the models of an eval.yaml, record the run, print the comparison, write the report."""
     console = _out()
+    from heldout.cli._progress import CallProgress
     from heldout.run import evaluate
     from heldout.spec import load_spec
 
     with _user_errors():
         loaded = load_spec(spec)
-        with console.status("evaluating…"):
-            result = evaluate(loaded, store=store, save=not no_save)
+        if any(m.backend in ("openai", "hf") for m in loaded.spec.models.values()):
+            with CallProgress(_err()) as progress:
+                result = evaluate(
+                    loaded, store=store, save=not no_save, fresh=fresh, progress=progress
+                )
+        else:
+            with console.status("evaluating…"):
+                result = evaluate(loaded, store=store, save=not no_save)
         path = None
         if not no_report:
             target = report or (

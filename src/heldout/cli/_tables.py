@@ -132,10 +132,43 @@ def _summary(task: TaskResult) -> Text:
             style="bold red",
         )
     for model, count in task.dropped.items():
-        out.append(
-            f"{model}: {count:,} examples had no prediction and were left out.\n", style="yellow"
-        )
+        why = "had no prediction" if model not in task.live else "had no usable answer"
+        out.append(f"{model}: {count:,} examples {why} and were left out.\n", style="yellow")
+    for model, info in task.live.items():
+        if info.failed_examples:
+            out.append(
+                f"{model}: {info.failed_examples:,} examples failed after every retry "
+                f"({info.failed_calls:,} of {info.calls:,} calls); rerun to retry them.\n",
+                style="bold yellow",
+            )
+        if info.within_share is not None and info.samples > 1:
+            out.append(
+                f"{model}: {info.samples} samples per example; {info.within_share:.0%} of the "
+                f"{task.headline} variance lies within examples.\n"
+            )
     return out
+
+
+def efficiency_table(task: TaskResult) -> Table | None:
+    """Latency, tokens, throughput and cost of each live model, with intervals."""
+    if not any(info.efficiency for info in task.live.values()):
+        return None
+    names = list(dict.fromkeys(k for info in task.live.values() for k in info.efficiency))
+    table = Table(box=box.SIMPLE_HEAD, title=f"{task.name}: calls", title_justify="left")
+    table.add_column("model")
+    table.add_column("mode")
+    table.add_column("calls", justify="right")
+    for name in names:
+        table.add_column(name.replace("_", " "), justify="right")
+    table.add_column("cost total", justify="right")
+    for model, info in task.live.items():
+        cells = [model, info.mode, f"{info.calls:,}"]
+        for name in names:
+            est = info.efficiency.get(name)
+            cells.append("" if est is None else fmt_estimate(name, est))
+        cells.append("" if info.cost_total is None else f"{info.cost_total:,.4f}")
+        table.add_row(*cells)
+    return table
 
 
 def print_run(console: Console, run: Run, *, report: str | None = None) -> None:
@@ -145,5 +178,8 @@ def print_run(console: Console, run: Run, *, report: str | None = None) -> None:
     )
     for task in run.tasks:
         console.print(Group(task_table(task, width=console.width), _summary(task)))
+        calls = efficiency_table(task)
+        if calls is not None:
+            console.print(calls)
     if report:
         console.print(Text.assemble(("report: ", "bold"), report))

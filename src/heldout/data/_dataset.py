@@ -69,6 +69,8 @@ class Dataset:
         clusters: cluster id per example, when the spec names a cluster column.
         hash: SHA-256 over ids, inputs and targets; equal for equal content in any format.
         columns: the file columns that played each role.
+        table: the file as read, for the columns that play no role (prompt templates
+            see every column); ``None`` for a dataset built in memory.
     """
 
     path: Path
@@ -80,6 +82,7 @@ class Dataset:
     clusters: NDArray[np.object_] | None
     hash: str
     columns: Mapping[str, str | None]
+    table: pa.Table | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
@@ -101,6 +104,21 @@ class Dataset:
             slices={k: str(v[i]) for k, v in self.slices.items()},
             cluster=None if self.clusters is None else str(self.clusters[i]),
         )
+
+    def records(self) -> list[dict[str, Any]]:
+        """One mapping per example of every file column, with ``id``, ``input`` and
+        ``target`` as the dataset holds them (masked inputs, text ids): what a prompt
+        template is rendered over."""
+        names = [] if self.table is None else list(self.table.column_names)
+        columns = [column_values(self.table, n) for n in names] if self.table is not None else []
+        out: list[dict[str, Any]] = []
+        for i in range(len(self)):
+            record = {n: _plain(c[i]) for n, c in zip(names, columns, strict=True)}
+            record["id"] = self.ids[i]
+            record["input"] = _plain(self.inputs[i])
+            record["target"] = _plain(self.targets[i])
+            out.append(record)
+        return out
 
     def where(self, row: int) -> str:
         """``file:line`` of the example at position ``row``."""
@@ -185,6 +203,7 @@ def load_dataset(
         targets=targets,
         slices=slice_values,
         clusters=clusters,
+        table=table,
         hash=_content_hash(
             ids,
             inputs,
@@ -197,6 +216,15 @@ def load_dataset(
     if not dataset.index.is_unique:
         check_unique_ids(ids, path=path, fmt=fmt, col=id)  # raises, naming the lines
     return dataset
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value a template expects."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
 
 
 def encode_labels(values: NDArray[Any], labels: tuple[str, ...] | list[str]) -> NDArray[np.int64]:

@@ -29,7 +29,7 @@ from heldout.data import (
 )
 from heldout.spec import PredictionsModelSpec
 
-__all__ = ["Predictions", "load_predictions", "predictions_from_table"]
+__all__ = ["CallStats", "Predictions", "load_predictions", "predictions_from_table"]
 
 _SUM_TOLERANCE = 1e-3
 
@@ -48,6 +48,12 @@ class Predictions:
         valid: whether each value is a usable prediction (a known label, a number).
         proba: class probabilities aligned with the task's labels, shape ``(n, C)``,
             or ``None``.
+        draws: for a live model asked for ``samples: K`` (K > 1), the values of every
+            draw (``values`` is the first) and whether each is valid.
+        choice_norm: multiple choice by log-likelihood: the option chosen by
+            log-likelihood per byte (``accuracy_norm``), as a label.
+        calls: latency and token counts of the calls a live model answered.
+        errors: per example, why its call failed (``None`` where it did not).
     """
 
     model: str
@@ -56,6 +62,33 @@ class Predictions:
     values: NDArray[Any]
     valid: NDArray[np.bool_]
     proba: NDArray[np.float64] | None
+    draws: tuple[tuple[NDArray[Any], NDArray[np.bool_]], ...] | None = None
+    choice_norm: NDArray[Any] | None = None
+    calls: CallStats | None = None
+    errors: NDArray[np.object_] | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class CallStats:
+    """What a live model's calls cost.
+
+    Attributes:
+        latency_s: wall time of every successful call, in seconds.
+        input_tokens / output_tokens: per example, summed over its calls (NaN where
+            the backend did not say).
+        cost: per example, from the model's per-token prices (``None`` without prices).
+        example_latency_s: per example, the summed latency of its successful calls.
+        calls: how many calls the model answered (from the journal or fresh).
+        failed: how many of them failed after every retry.
+    """
+
+    latency_s: NDArray[np.float64]
+    input_tokens: NDArray[np.float64]
+    output_tokens: NDArray[np.float64]
+    cost: NDArray[np.float64] | None = None
+    example_latency_s: NDArray[np.float64] | None = None
+    calls: int = 0
+    failed: int = 0
 
 
 def load_predictions(

@@ -2,11 +2,12 @@
 
 from heldout.analysis import ConfusionMatrix, SliceResult
 from heldout.run._evaluate import evaluate, prepare
-from heldout.run._types import DatasetInfo, Run, TaskResult
+from heldout.run._types import DatasetInfo, LiveInfo, Run, TaskResult
 
 __all__ = [
     "ConfusionMatrix",
     "DatasetInfo",
+    "LiveInfo",
     "Run",
     "SliceResult",
     "TaskResult",

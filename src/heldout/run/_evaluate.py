@@ -7,7 +7,7 @@ import socket
 import subprocess
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,22 +19,55 @@ from numpy.typing import NDArray
 from heldout._errors import DataError, MetricError, SpecError
 from heldout._util._suggest import did_you_mean
 from heldout._version import __version__
-from heldout.analysis import ConfusionMatrix, confusion_matrix, slice_results
-from heldout.data import Dataset, TargetKind, encode_labels, load_dataset, mask_inputs
-from heldout.models import Predictions, load_predictions, run_python_model
-from heldout.run._types import DatasetInfo, Run, TaskResult
+from heldout.analysis import (
+    ConfusionMatrix,
+    confusion_matrix,
+    efficiency_estimates,
+    slice_results,
+)
+from heldout.data import (
+    Dataset,
+    TargetKind,
+    column_values,
+    encode_labels,
+    load_dataset,
+    mask_inputs,
+)
+from heldout.models import (
+    Backend,
+    Plan,
+    Predictions,
+    check_choices,
+    choice_targets,
+    load_predictions,
+    option_letters,
+    plan_calls,
+    read_answers,
+    run_python_model,
+    sampling_for,
+    task_mode,
+)
+from heldout.run._calls import ProgressSink, is_live, make_calls, open_backends
+from heldout.run._prompts import task_prompts
+from heldout.run._types import DatasetInfo, LiveInfo, Run, TaskResult
 from heldout.scoring import (
     ScoreRows,
+    average_samples,
     check_metrics,
     default_metrics,
     score_classification,
     score_generation,
     score_generation_pair,
+    score_multiple_choice,
     score_regression,
+    within_example_share,
 )
 from heldout.spec import (
     EvalSpec,
+    HFModelSpec,
     LoadedSpec,
+    ModelSpec,
+    OpenAIModelSpec,
     PredictionsModelSpec,
     PythonModelSpec,
     TaskSpec,
@@ -44,16 +77,22 @@ from heldout.spec import (
 from heldout.stats import StatsConfig, compare_all, estimate_all, mde_for
 
 if TYPE_CHECKING:
-    from heldout.store import Store
+    from heldout.store import Journal, Store
 
 __all__ = ["evaluate", "prepare"]
 
 _KIND: dict[str, TargetKind] = {
     "classification": "label",
+    "multiple_choice": "label",
     "regression": "number",
     "generation": "texts",
 }
-_HEADLINE = {"classification": "macro_f1", "regression": "mae", "generation": "chrf"}
+_HEADLINE = {
+    "classification": "macro_f1",
+    "multiple_choice": "accuracy",
+    "regression": "mae",
+    "generation": "chrf",
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,6 +106,8 @@ class PreparedTask:
     keep: NDArray[np.bool_]
     metrics: tuple[str, ...]
     headline: str
+    choices: list[list[str]] | None = None
+    plans: Mapping[str, Plan] = field(default_factory=dict)
 
 
 def evaluate(
@@ -74,6 +115,8 @@ def evaluate(
     *,
     store: Store | str | None = None,
     save: bool = True,
+    fresh: bool = False,
+    progress: ProgressSink | None = None,
 ) -> Run:
     """Evaluate every model of a spec on every task, and store the run.
 
@@ -86,8 +129,11 @@ def evaluate(
             the spec as a mapping (relative paths in the last two resolve against the
             working directory).
         store: a :class:`~heldout.store.Store`, an SQLAlchemy URL, or ``None`` for the
-            spec's ``store:`` or the default ``.heldout/heldout.db``.
+            spec's ``store:`` or the default ``.heldout/heldout.db``. Live models'
+            calls are journaled there, whether or not the run is saved.
         save: write the run to the store.
+        fresh: call live models again even for requests the journal has answered.
+        progress: where to report the progress of live models' calls.
 
     Returns:
         The :class:`Run`, with estimates, comparisons, slices and per-example results.
@@ -97,9 +143,33 @@ def evaluate(
         >>> run.comparisons["macro_f1"].verdict                # doctest: +SKIP
         'better'
     """
+    from heldout.store import Store
+
     loaded = _load(spec)
     created = datetime.now(UTC)
-    tasks = [prepare(loaded, t) for t in loaded.spec.tasks]
+    live = {name: m for name, m in loaded.spec.models.items() if is_live(m)}
+    opened: Store | None = None
+    target: Store | None = store if isinstance(store, Store) else None
+    backends: dict[str, Backend] = {}
+    try:
+        if live:
+            backends = open_backends(live, root=loaded.root)
+        tasks = [prepare(loaded, t, backends=backends) for t in loaded.spec.tasks]
+        if live:
+            if target is None:
+                opened = target = Store.open(_store_arg(loaded, store))
+            journal = target.journal()
+            tasks = [
+                _call_live(loaded, t, backends, journal, fresh=fresh, progress=progress)
+                for t in tasks
+            ]
+    except BaseException:
+        if opened is not None:
+            opened.close()
+        raise
+    finally:
+        for backend in backends.values():
+            backend.close()
     config = _stats_config(loaded)
     results = tuple(_run_task(loaded, t, config) for t in tasks)
     run = Run(
@@ -125,16 +195,21 @@ def evaluate(
             "min_slice_size": loaded.spec.stats.min_slice_size,
         },
     )
-    if save:
-        from heldout.store import Store
-
-        if isinstance(store, Store):
-            store.save_run(run)
-        else:
-            url = store or (_store_url(loaded) if loaded.spec.store else None)
-            with Store.open(url) as opened:
-                opened.save_run(run)
+    try:
+        if save:
+            if target is None:
+                opened = target = Store.open(_store_arg(loaded, store))
+            target.save_run(run)
+    finally:
+        if opened is not None:
+            opened.close()
     return run
+
+
+def _store_arg(loaded: LoadedSpec, store: str | Any | None) -> str | None:
+    if isinstance(store, str):
+        return store
+    return _store_url(loaded) if loaded.spec.store else None
 
 
 def _load(spec: str | Path | LoadedSpec | EvalSpec | Mapping[str, Any]) -> LoadedSpec:
@@ -179,8 +254,15 @@ def _comparison(loaded: LoadedSpec) -> tuple[str | None, str | None]:
     return None, None
 
 
-def prepare(loaded: LoadedSpec, task: TaskSpec) -> PreparedTask:
-    """Load and check one task's dataset and every model's predictions for it."""
+def prepare(
+    loaded: LoadedSpec, task: TaskSpec, *, backends: Mapping[str, Backend] | None = None
+) -> PreparedTask:
+    """Load and check one task's dataset and every model's predictions for it.
+
+    Live models (in ``backends``) are not called here: their prompts are rendered and
+    their calls planned (``PreparedTask.plans``), so a bad template or an unsupported
+    method fails before the first call.
+    """
     kind = _KIND[task.type]
     ds_spec = task.dataset
     input_col = ds_spec.input if "input" in ds_spec.model_fields_set else None
@@ -198,35 +280,40 @@ def prepare(loaded: LoadedSpec, task: TaskSpec) -> PreparedTask:
         # before any model sees an input and before anything is stored; the dataset hash
         # still names the file's own content
         dataset = mask_inputs(dataset, region=loaded.spec.privacy.region)
-    labels = _labels(task, dataset) if kind == "label" else ()
+    choices = None
+    if task.type == "multiple_choice":
+        dataset, choices = _with_choices(dataset, ds_spec.choices or "choices")
+        labels = option_letters(choices)
+    else:
+        labels = _labels(task, dataset) if kind == "label" else ()
     for name, model in loaded.spec.models.items():
-        if kind == "number" and (_missing(model) == "wrong" or model.invalid == "wrong"):
+        if kind == "number" and _wrong_possible(model):
             raise SpecError(
-                f"models.{name}: missing/invalid: wrong cannot score a regression prediction "
-                f'(task "{task.name}"): there is no "wrong" number. Use missing: drop or fix the file'
+                f"models.{name}: missing/invalid/on_error: wrong cannot score a regression prediction "
+                f'(task "{task.name}"): there is no "wrong" number. Use drop or fix the file'
             )
+    backends = backends or {}
     predictions: dict[str, Predictions] = {}
     for name, model in loaded.spec.models.items():
         if isinstance(model, PythonModelSpec):
             predictions[name] = run_python_model(
                 model, model=name, root=loaded.root, dataset=dataset, kind=kind, labels=labels
             )
-            continue
-        path = loaded.resolve(model.path.replace("{task}", task.name))
-        predictions[name] = load_predictions(
-            model, model=name, path=path, dataset=dataset, kind=kind, labels=labels
-        )
-    keep = np.ones(len(dataset), dtype=bool)
-    for name, model in loaded.spec.models.items():
-        if _missing(model) == "drop":
-            keep &= predictions[name].present
-    if not keep.any():
-        raise DataError(
-            f'task "{task.name}": no example has a prediction from every model (missing: drop left nothing). '
-            "Check that the predictions files use the dataset's ids"
-        )
-    has_proba = all(p.proba is not None for p in predictions.values())
+        elif isinstance(model, PredictionsModelSpec):
+            path = loaded.resolve(model.path.replace("{task}", task.name))
+            predictions[name] = load_predictions(
+                model, model=name, path=path, dataset=dataset, kind=kind, labels=labels
+            )
     index = loaded.spec.tasks.index(task)
+    plans = _plans(loaded, task, index, dataset, labels, choices, backends)
+    keep = _keep(loaded, task, predictions)
+    # live models give probabilities by log-likelihood or from a classifier head; for
+    # multiple choice, "probabilities" means per-option log-likelihoods (accuracy_norm)
+    by_likelihood = all(plan.mode in ("loglikelihood", "classify") for plan in plans.values())
+    if task.type == "multiple_choice":
+        has_proba = not predictions and by_likelihood
+    else:
+        has_proba = all(p.proba is not None for p in predictions.values()) and by_likelihood
     metrics = _metrics(task, labels, has_proba, where=loaded.where_in_task(index, "metrics"))
     headline = task.headline or _default_headline(task, metrics, labels)
     if headline not in metrics:
@@ -242,12 +329,148 @@ def prepare(loaded: LoadedSpec, task: TaskSpec) -> PreparedTask:
         keep=keep,
         metrics=metrics,
         headline=headline,
+        choices=choices,
+        plans=plans,
     )
 
 
-def _missing(model: PredictionsModelSpec | PythonModelSpec) -> str:
-    """How a model treats examples it has no prediction for (a function answers them all)."""
-    return model.missing if isinstance(model, PredictionsModelSpec) else "error"
+def _keep(
+    loaded: LoadedSpec, task: TaskSpec, predictions: Mapping[str, Predictions]
+) -> NDArray[np.bool_]:
+    """The examples every model has a prediction for (all, unless some are dropped)."""
+    n = next(iter(predictions.values())).present.shape[0] if predictions else None
+    if n is None:
+        return np.ones(0, dtype=bool)
+    keep = np.ones(n, dtype=bool)
+    for name, pred in predictions.items():
+        if _drops(loaded.spec.models[name]):
+            keep &= pred.present
+    if not keep.any():
+        raise DataError(
+            f'task "{task.name}": no example has a prediction from every model (missing: drop left nothing). '
+            "Check that the predictions files use the dataset's ids"
+        )
+    return keep
+
+
+def _with_choices(dataset: Dataset, column: str) -> tuple[Dataset, list[list[str]]]:
+    """The dataset with targets as option letters, and every example's options."""
+    names = [] if dataset.table is None else dataset.table.column_names
+    if column not in names:
+        raise DataError(
+            f'{dataset.path}: column "{column}" (dataset.choices) not found{did_you_mean(column, names)}; '
+            f"columns are: {', '.join(names)}. Set dataset.choices to the column of options"
+        )
+    assert dataset.table is not None
+    raw = column_values(dataset.table, column)
+    choices = check_choices(raw, locate=dataset.where, column=column)
+    letters = choice_targets(
+        dataset.targets, choices, locate=dataset.where, column=dataset.columns["target"] or "target"
+    )
+    return replace(dataset, targets=letters), choices
+
+
+def _plans(
+    loaded: LoadedSpec,
+    task: TaskSpec,
+    index: int,
+    dataset: Dataset,
+    labels: tuple[str, ...],
+    choices: list[list[str]] | None,
+    backends: Mapping[str, Backend],
+) -> dict[str, Plan]:
+    live = {n: m for n, m in loaded.spec.models.items() if is_live(m)}
+    if not live:
+        return {}
+    missing = [n for n in live if n not in backends]
+    if missing:
+        raise SpecError(f"models {', '.join(missing)} are live models and need open backends")
+    modes = {n: task_mode(task, n, backends[n].supports) for n in live}
+    prompts = task_prompts(
+        loaded,
+        task,
+        index,
+        dataset,
+        choices,
+        chat=any(m == "generate" for m in modes.values()),
+        text=any(m != "generate" for m in modes.values()),
+    )
+    plans: dict[str, Plan] = {}
+    for name, model in live.items():
+        assert isinstance(model, OpenAIModelSpec | HFModelSpec)
+        params, samples = sampling_for(task.sampling, model.sampling)
+        plans[name] = plan_calls(
+            task,
+            model=name,
+            supports=backends[name].supports,
+            prompts=prompts.chat,
+            text_prompts=prompts.text,
+            labels=labels,
+            choices=choices,
+            params=params,
+            samples=samples,
+        )
+    return plans
+
+
+def _call_live(
+    loaded: LoadedSpec,
+    prepared: PreparedTask,
+    backends: Mapping[str, Backend],
+    journal: Journal | None,
+    *,
+    fresh: bool,
+    progress: ProgressSink | None,
+) -> PreparedTask:
+    """Make the planned calls of every live model and read their answers."""
+    if not prepared.plans:
+        return prepared
+    task = prepared.spec
+    predictions = dict(prepared.predictions)
+    # every model's calls first, so one model's failures never cost another's answers
+    answered = {
+        name: make_calls(
+            backends[name],
+            plan.requests,
+            journal=journal,
+            fresh=fresh,
+            progress=progress,
+            label=name if len(loaded.spec.tasks) == 1 else f"{task.name} · {name}",
+        )
+        for name, plan in prepared.plans.items()
+    }
+    for name, plan in prepared.plans.items():
+        model = loaded.spec.models[name]
+        assert isinstance(model, OpenAIModelSpec | HFModelSpec)
+        predictions[name] = read_answers(
+            plan,
+            answered[name],
+            task,
+            labels=prepared.labels,
+            choices=prepared.choices,
+            on_error=model.on_error,
+            price=model.price if isinstance(model, OpenAIModelSpec) else None,
+            source=Path(f"{name} ({model.backend})"),
+        )
+    ordered = {name: predictions[name] for name in loaded.spec.models}
+    return replace(prepared, predictions=ordered, keep=_keep(loaded, task, ordered))
+
+
+def _drops(model: ModelSpec) -> bool:
+    """Whether a model's absent predictions leave their examples out of every model's scores."""
+    if isinstance(model, PredictionsModelSpec):
+        return model.missing == "drop"
+    # a live model's examples are absent only when dropped (a failed call with
+    # on_error: drop, or a regression answer with no number in it)
+    return is_live(model)
+
+
+def _wrong_possible(model: ModelSpec) -> bool:
+    if isinstance(model, PredictionsModelSpec):
+        return model.missing == "wrong" or model.invalid == "wrong"
+    if isinstance(model, PythonModelSpec):
+        return model.invalid == "wrong"
+    return model.on_error == "wrong"
 
 
 def _labels(task: TaskSpec, dataset: Dataset) -> tuple[str, ...]:
@@ -299,56 +522,106 @@ def _label_codes(prepared: PreparedTask) -> tuple[NDArray[np.int64], dict[str, N
     }
 
 
-def _score(
-    prepared: PreparedTask,
-    candidate: str | None,
-    baseline: str | None,
-    codes: tuple[NDArray[np.int64], dict[str, NDArray[np.int64]]] | None,
-) -> dict[str, ScoreRows]:
+def _draws(pred: Predictions) -> list[NDArray[Any]]:
+    """The values of each draw of a model (one draw unless it sampled several)."""
+    if pred.draws is None:
+        return [pred.values]
+    return [values for values, _ in pred.draws]
+
+
+def _score_values(
+    prepared: PreparedTask, name: str, values: NDArray[Any], y: NDArray[np.int64] | None
+) -> ScoreRows:
+    """One model's predictions (one draw) scored on the kept examples."""
     task, keep = prepared.spec, prepared.keep
-    ds = prepared.dataset
+    pred = prepared.predictions[name]
     metrics = list(prepared.metrics)
+    kept = values[keep]
+    if task.type == "classification":
+        assert y is not None
+        return score_classification(
+            y,
+            encode_labels(kept, prepared.labels),
+            labels=prepared.labels,
+            metrics=metrics,
+            model=name,
+            proba=None if pred.proba is None else pred.proba[keep],
+            positive_label=task.positive_label,
+        )
+    if task.type == "multiple_choice":
+        assert y is not None
+        norm = pred.choice_norm
+        return score_multiple_choice(
+            y,
+            encode_labels(kept, prepared.labels),
+            metrics=metrics,
+            model=name,
+            y_pred_norm=None if norm is None else encode_labels(norm[keep], prepared.labels),
+        )
+    if task.type == "regression":
+        return score_regression(
+            prepared.dataset.targets[keep].astype(np.float64),
+            kept.astype(np.float64),
+            metrics=metrics,
+            model=name,
+        )
+    refs = list(prepared.dataset.targets[keep])
+    texts = ["" if v is None else str(v) for v in kept]
+    return score_generation(texts, refs, metrics=metrics, model=name)
+
+
+def _score(
+    prepared: PreparedTask, candidate: str | None, baseline: str | None
+) -> tuple[dict[str, ScoreRows], dict[str, float]]:
+    """Every model's scores (averaged over its draws) and, for models that drew several
+    samples, the within-example share of the headline score's variance."""
+    task, keep = prepared.spec, prepared.keep
+    y = None
+    if task.type in ("classification", "multiple_choice"):
+        y = encode_labels(prepared.dataset.targets[keep], prepared.labels)
     rows: dict[str, ScoreRows] = {}
-    if codes is not None:
-        y, predicted = codes
-        positive = task.positive_label
-        for name, pred in prepared.predictions.items():
-            proba = None if pred.proba is None else pred.proba[keep]
-            rows[name] = score_classification(
-                y,
-                predicted[name],
-                labels=prepared.labels,
-                metrics=metrics,
-                model=name,
-                proba=proba,
-                positive_label=positive,
-            )
-    elif task.type == "regression":
-        y_num = ds.targets[keep].astype(np.float64)
-        for name, pred in prepared.predictions.items():
-            rows[name] = score_regression(
-                y_num, pred.values[keep].astype(np.float64), metrics=metrics, model=name
-            )
-    else:
-        refs = list(ds.targets[keep])
+    shares: dict[str, float] = {}
+    preds = prepared.predictions
+    single = {name for name, pred in preds.items() if pred.draws is None}
+    if (
+        task.type == "generation"
+        and candidate in single
+        and baseline in single
+        and candidate is not None
+        and baseline is not None
+    ):
+        # the pair shares its reference statistics: scored together, once
+        refs = list(prepared.dataset.targets[keep])
         texts = {
-            name: ["" if v is None else str(v) for v in pred.values[keep]]
-            for name, pred in prepared.predictions.items()
+            name: ["" if v is None else str(v) for v in preds[name].values[keep]]
+            for name in (candidate, baseline)
         }
-        pending = list(texts)
-        if candidate is not None and baseline is not None:
-            rows[candidate], rows[baseline] = score_generation_pair(
-                texts[candidate],
-                texts[baseline],
-                refs,
-                metrics=metrics,
-                candidate=candidate,
-                baseline=baseline,
-            )
-            pending = [m for m in pending if m not in (candidate, baseline)]
-        for name in pending:
-            rows[name] = score_generation(texts[name], refs, metrics=metrics, model=name)
-    return {name: rows[name] for name in prepared.predictions}
+        rows[candidate], rows[baseline] = score_generation_pair(
+            texts[candidate],
+            texts[baseline],
+            refs,
+            metrics=list(prepared.metrics),
+            candidate=candidate,
+            baseline=baseline,
+        )
+    for name, pred in preds.items():
+        if name in rows:
+            continue
+        draws = [_score_values(prepared, name, values, y) for values in _draws(pred)]
+        rows[name] = average_samples(draws)
+        if len(draws) > 1:
+            column = _headline_column(draws[0], prepared.headline)
+            if column is not None:
+                shares[name] = within_example_share([d.per_example[column] for d in draws])
+    return {name: rows[name] for name in preds}, shares
+
+
+def _headline_column(rows: ScoreRows, headline: str) -> str | None:
+    """The per-example column that carries the headline metric (``correct``, ``chrf``...)."""
+    for metric in rows.metrics:
+        if metric.name == headline and metric.block in rows.per_example:
+            return metric.block
+    return "correct" if "correct" in rows.per_example else next(iter(rows.per_example), None)
 
 
 def _run_task(loaded: LoadedSpec, prepared: PreparedTask, config: StatsConfig) -> TaskResult:
@@ -357,7 +630,7 @@ def _run_task(loaded: LoadedSpec, prepared: PreparedTask, config: StatsConfig) -
     ds = prepared.dataset
     clusters = None if ds.clusters is None else ds.clusters[keep]
     codes = _label_codes(prepared) if prepared.spec.type == "classification" else None
-    rows = _score(prepared, candidate, baseline, codes)
+    rows, shares = _score(prepared, candidate, baseline)
     metrics = {name: estimate_all(r, cluster=clusters, config=config) for name, r in rows.items()}
     comparisons = {}
     mde = None
@@ -386,12 +659,14 @@ def _run_task(loaded: LoadedSpec, prepared: PreparedTask, config: StatsConfig) -
         y, predicted = codes
         for name, model_codes in predicted.items():
             confusion[name] = confusion_matrix(y, model_codes, prepared.labels)
-    # only `missing: drop` leaves examples out; `missing: wrong` scores them as wrong
+    # only `missing: drop` (and a live model's dropped answers) leave examples out;
+    # `missing: wrong` scores them as wrong
     dropped = {
         name: int((~pred.present).sum())
         for name, pred in prepared.predictions.items()
-        if not pred.present.all() and _missing(loaded.spec.models[name]) == "drop"
+        if not pred.present.all() and _drops(loaded.spec.models[name])
     }
+    live = {name: _live_info(prepared, name, shares.get(name), config) for name in prepared.plans}
     ds_spec = prepared.spec.dataset
     return TaskResult(
         name=prepared.spec.name,
@@ -414,6 +689,29 @@ def _run_task(loaded: LoadedSpec, prepared: PreparedTask, config: StatsConfig) -
         confusion=confusion,
         examples=_examples(prepared, rows),
         dropped=dropped,
+        live=live,
+    )
+
+
+def _live_info(
+    prepared: PreparedTask, name: str, share: float | None, config: StatsConfig
+) -> LiveInfo:
+    plan = prepared.plans[name]
+    pred = prepared.predictions[name]
+    calls = pred.calls
+    efficiency = {} if calls is None else efficiency_estimates(calls, confidence=config.confidence)
+    cost_total = None
+    if calls is not None and calls.cost is not None and np.isfinite(calls.cost).any():
+        cost_total = float(np.nansum(calls.cost))
+    return LiveInfo(
+        mode=plan.mode,
+        calls=0 if calls is None else calls.calls,
+        failed_calls=0 if calls is None else calls.failed,
+        failed_examples=0 if pred.errors is None else int(sum(e is not None for e in pred.errors)),
+        samples=plan.samples,
+        within_share=None if share is None or not np.isfinite(share) else share,
+        efficiency=efficiency,
+        cost_total=cost_total,
     )
 
 
@@ -426,6 +724,13 @@ def _examples(prepared: PreparedTask, rows: Mapping[str, ScoreRows]) -> pd.DataF
         frame[f"pred:{name}"] = pd.Series(pred.values[keep], dtype=object)
         if pred.proba is not None:
             frame[f"confidence:{name}"] = pred.proba[keep].max(axis=1)
+        if pred.errors is not None:
+            frame[f"error:{name}"] = pd.Series(pred.errors[keep], dtype=object)
+        if pred.calls is not None:
+            for column in ("input_tokens", "output_tokens"):
+                values = getattr(pred.calls, column)[keep]
+                if np.isfinite(values).any():
+                    frame[f"{column}:{name}"] = values
         for col, values in rows[name].per_example.items():
             frame[f"{col}:{name}"] = values
     return frame

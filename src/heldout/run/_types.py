@@ -18,7 +18,7 @@ from heldout._errors import HeldoutError
 from heldout.analysis import ConfusionMatrix, SliceResult
 from heldout.stats import Difference, Estimate, MinimumDetectableEffect
 
-__all__ = ["ConfusionMatrix", "DatasetInfo", "Run", "SliceResult", "TaskResult"]
+__all__ = ["ConfusionMatrix", "DatasetInfo", "LiveInfo", "Run", "SliceResult", "TaskResult"]
 
 #: Version of the JSON document written by ``Run.to_dict`` / ``heldout run --json``.
 SCHEMA_VERSION = 1
@@ -52,6 +52,51 @@ class DatasetInfo:
         }
 
 
+@dataclass(frozen=True)
+class LiveInfo:
+    """How a live model answered a task: its calls, failures, samples and costs.
+
+    Attributes:
+        mode: ``generate``, ``loglikelihood`` or ``classify``.
+        calls: calls answered (from the journal or made in this run).
+        failed_calls: calls that still failed after every retry.
+        failed_examples: examples with a failed call (left out with ``on_error: drop``,
+            scored wrong with ``on_error: wrong``).
+        samples: draws per example.
+        within_share: with several draws, the share of the headline's per-example score
+            variance that lies within examples (0: draws agree; 1: pure noise).
+        efficiency: latency, tokens, throughput and cost estimates with intervals.
+        cost_total: the whole task's cost from the model's prices, when priced.
+    """
+
+    mode: str
+    calls: int
+    failed_calls: int = 0
+    failed_examples: int = 0
+    samples: int = 1
+    within_share: float | None = None
+    efficiency: Mapping[str, Estimate] = field(default_factory=dict)
+    cost_total: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "calls": self.calls,
+            "failed_calls": self.failed_calls,
+            "failed_examples": self.failed_examples,
+            "samples": self.samples,
+            "within_share": self.within_share,
+            "efficiency": {k: e.to_dict() for k, e in self.efficiency.items()},
+            "cost_total": self.cost_total,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LiveInfo:
+        values = dict(data)
+        values["efficiency"] = {k: Estimate(**e) for k, e in data.get("efficiency", {}).items()}
+        return cls(**values)
+
+
 @dataclass(frozen=True, eq=False)
 class TaskResult:
     """Everything measured on one task.
@@ -73,7 +118,9 @@ class TaskResult:
             ``cluster``, and per model ``pred:<model>`` plus per-example scores
             ``<score>:<model>`` (``correct:tuned``, ``token_f1:base``...).
         dropped: examples left out per model because its prediction was missing
-            (``missing: drop``), by model name.
+            (``missing: drop``), its call failed (``on_error: drop``) or, for
+            regression, its answer held no number; by model name.
+        live: for live models, how they answered (calls, failures, samples, costs).
     """
 
     name: str
@@ -90,6 +137,7 @@ class TaskResult:
     confusion: Mapping[str, ConfusionMatrix] = field(default_factory=dict)
     examples: pd.DataFrame = field(default_factory=pd.DataFrame)
     dropped: Mapping[str, int] = field(default_factory=dict)
+    live: Mapping[str, LiveInfo] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -109,6 +157,7 @@ class TaskResult:
             "slices": [s.to_dict() for s in self.slices],
             "confusion": {m: c.to_dict() for m, c in self.confusion.items()},
             "dropped": dict(self.dropped),
+            "live": {m: info.to_dict() for m, info in self.live.items()},
         }
 
 

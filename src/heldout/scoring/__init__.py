@@ -8,8 +8,10 @@ columns to store and show. :func:`metric_value` gives a metric's point estimate.
 from heldout.scoring._base import Aggregate, MetricDef, MetricKind, Ranking, ScoreRows, StatBlock
 from heldout.scoring._classification import score_classification
 from heldout.scoring._generation import ScoredPair, score_generation, score_generation_pair
+from heldout.scoring._multiple_choice import score_multiple_choice
 from heldout.scoring._registry import available_metrics, check_metrics, default_metrics
 from heldout.scoring._regression import score_regression
+from heldout.scoring._samples import average_samples, within_example_share
 from heldout.scoring._text import normalize_answer
 from heldout.scoring._value import metric_value
 from heldout.scoring._warnings import HeldoutMetricWarning
@@ -24,6 +26,7 @@ __all__ = [
     "ScoredPair",
     "StatBlock",
     "available_metrics",
+    "average_samples",
     "check_metrics",
     "default_metrics",
     "metric_value",
@@ -31,5 +34,7 @@ __all__ = [
     "score_classification",
     "score_generation",
     "score_generation_pair",
+    "score_multiple_choice",
     "score_regression",
+    "within_example_share",
 ]

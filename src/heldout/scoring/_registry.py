@@ -96,9 +96,15 @@ _GENERATION = _info(
     MetricInfo("rougeL", default=True),
 )
 
+#: ``needs_proba`` here means "needs per-choice log-likelihoods" (method: loglikelihood).
+_MULTIPLE_CHOICE = _info(
+    MetricInfo("accuracy", default=True),
+    MetricInfo("accuracy_norm", default=True, needs_proba=True),
+)
+
 _CATALOGUE: dict[str, dict[str, MetricInfo]] = {
     "classification": _CLASSIFICATION,
-    "multiple_choice": _CLASSIFICATION,
+    "multiple_choice": _MULTIPLE_CHOICE,
     "regression": _REGRESSION,
     "generation": _GENERATION,
 }
@@ -197,6 +203,11 @@ def check_metrics(
         if info is None:
             allowed = available_metrics(task_type, labels=labels, has_proba=has_proba)
             raise MetricError(_unknown_message(task_type, name, allowed))
+        if info.needs_proba and not has_proba and task_type == "multiple_choice":
+            raise MetricError(
+                f'metric "{name}" compares length-normalised log-likelihoods of the choices; '
+                f'use method: loglikelihood, or drop "{name}" from metrics'
+            )
         if info.needs_proba and not has_proba:
             raise MetricError(
                 f'metric "{name}" needs predicted probabilities, and these predictions have '

@@ -41,7 +41,15 @@ class LoadedSpec:
     def where_in_task(self, index: int, key: str) -> str:
         """``eval.yaml:LINE:COL`` of a key of the ``index``-th task (or just the file name)."""
         loc: _Loc = (key,) if self.shorthand else ("tasks", index, key)
-        if self.shorthand and key in ("headline", "labels", "positive_label"):
+        if self.shorthand and key in (
+            "headline",
+            "labels",
+            "positive_label",
+            "prompt",
+            "method",
+            "verbalizers",
+            "sampling",
+        ):
             loc = ("task", key)
         return _where(self.source, loc, dict(self.marks))
 
@@ -133,7 +141,7 @@ def _describe(exc: ValidationError, source: Path | None, marks: dict[_Loc, tuple
     if kind == "extra_forbidden":
         key = str(loc[-1]) if loc else "?"
         parent = _dotted(loc[:-1]) or "top level"
-        backend = next((str(x) for x in err["loc"] if x in ("predictions", "python")), None)
+        backend = next((str(x) for x in err["loc"] if x in _BACKENDS), None)
         allowed = _allowed_keys(loc[:-1], backend)
         hint = did_you_mean(key, allowed)
         listing = f" Allowed: {', '.join(allowed)}." if allowed else ""
@@ -147,7 +155,7 @@ def _describe(exc: ValidationError, source: Path | None, marks: dict[_Loc, tuple
             f"Available: {ctx.get('expected_tags', '')}"
         )
     elif kind == "union_tag_not_found":
-        msg = f"{dotted}: missing backend: key (available: predictions, python)"
+        msg = f"{dotted}: missing backend: key (available: {', '.join(_BACKENDS)})"
     else:
         text = err["msg"].removeprefix("Value error, ")
         received = err.get("input")
@@ -167,9 +175,12 @@ def _describe(exc: ValidationError, source: Path | None, marks: dict[_Loc, tuple
     return f"{where}: {msg}{more}"
 
 
+_BACKENDS = ("predictions", "python", "openai", "hf")
+
+
 def _clean_loc(loc: tuple[int | str, ...]) -> _Loc:
     # pydantic puts the discriminator's tag ("predictions") into the location; drop it.
-    return tuple(x for x in loc if x not in ("predictions", "python"))
+    return tuple(x for x in loc if x not in _BACKENDS)
 
 
 def _dotted(loc: _Loc) -> str:
@@ -192,9 +203,15 @@ def _allowed_keys(loc: _Loc, backend: str | None = None) -> list[str]:
     from heldout.spec._model import (
         CompareSpec,
         DatasetSpec,
+        FewShotSpec,
+        HFModelSpec,
+        OpenAIModelSpec,
         PredictionsModelSpec,
+        PriceSpec,
         PrivacySpec,
+        PromptSpec,
         PythonModelSpec,
+        SamplingSpec,
         StatsSpec,
         TaskSpec,
     )
@@ -206,12 +223,23 @@ def _allowed_keys(loc: _Loc, backend: str | None = None) -> list[str]:
         "compare": CompareSpec,
         "privacy": PrivacySpec,
         "task": TaskSpec,
+        "prompt": PromptSpec,
+        "few_shot": FewShotSpec,
+        "sampling": SamplingSpec,
+        "price": PriceSpec,
+    }
+    by_backend: dict[str | None, type[Any]] = {
+        "python": PythonModelSpec,
+        "openai": OpenAIModelSpec,
+        "hf": HFModelSpec,
     }
     names = [p for p in loc if isinstance(p, str)]
     if not names:
         model: type[Any] = EvalSpec
     elif names[0] == "models" and len(names) == 2:
-        model = PythonModelSpec if backend == "python" else PredictionsModelSpec
+        model = by_backend.get(backend, PredictionsModelSpec)
+    elif names[-1] in by_parent and names[-1] not in ("", "dataset", "task"):
+        model = by_parent[names[-1]]
     elif names[0] == "tasks":
         model = DatasetSpec if names[-1] == "dataset" else TaskSpec
     else:

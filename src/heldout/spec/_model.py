@@ -9,19 +9,26 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from heldout._util._labels import label_text
 
 __all__ = [
+    "PRESETS",
     "CompareSpec",
     "DatasetSpec",
     "EvalSpec",
+    "FewShotSpec",
+    "HFModelSpec",
     "ModelSpec",
+    "OpenAIModelSpec",
     "PredictionsModelSpec",
+    "PriceSpec",
     "PrivacySpec",
+    "PromptSpec",
     "PythonModelSpec",
+    "SamplingSpec",
     "StatsSpec",
     "TaskSpec",
     "TaskType",
 ]
 
-TaskType = Literal["classification", "regression", "generation"]
+TaskType = Literal["classification", "regression", "generation", "multiple_choice"]
 
 
 def _as_text(v: Any) -> Any:
@@ -30,6 +37,12 @@ def _as_text(v: Any) -> Any:
         return tuple(_as_text(x) for x in v)
     if isinstance(v, bool | int | float):
         return label_text(v)
+    return v
+
+
+def _keys_as_text(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {label_text(k) if isinstance(k, bool | int | float) else k: x for k, x in v.items()}
     return v
 
 
@@ -46,6 +59,7 @@ class DatasetSpec(_Strict):
     target: str = "target"
     slices: tuple[str, ...] = ()
     cluster: str | None = None
+    choices: str | None = None
     format: Literal["jsonl", "csv", "parquet"] | None = None
 
 
@@ -81,7 +95,141 @@ class PythonModelSpec(_Strict):
     invalid: Literal["error", "wrong"] = "error"
 
 
-ModelSpec = Annotated[PredictionsModelSpec | PythonModelSpec, Field(discriminator="backend")]
+class _Verbatim(_Strict):
+    """Texts kept exactly as written: whitespace in stop strings and templates matters."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+class SamplingSpec(_Verbatim):
+    """How text is generated; ``samples: K`` draws K outputs per example.
+
+    Set on a task (``sampling:``) and overridden per model; unset fields keep the
+    task's value, then these defaults (greedy, 256 new tokens).
+    """
+
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    max_tokens: int | None = Field(default=None, ge=1, le=1_000_000)
+    stop: tuple[str, ...] | None = None
+    seed: int | None = None
+    repetition_penalty: float | None = Field(default=None, gt=0.0)
+    samples: int | None = Field(default=None, ge=1, le=1000)
+
+
+class PriceSpec(_Strict):
+    """Prices per million tokens, in any one currency, for the cost estimate."""
+
+    input: float = Field(ge=0.0)
+    output: float = Field(ge=0.0)
+
+
+#: Named endpoints: the base URL and the environment variable holding the key.
+PRESETS: dict[str, tuple[str, str | None]] = {
+    "openai": ("https://api.openai.com/v1", "OPENAI_API_KEY"),
+    "deepseek": ("https://api.deepseek.com/v1", "DEEPSEEK_API_KEY"),
+    "gemini": ("https://generativelanguage.googleapis.com/v1beta/openai", "GEMINI_API_KEY"),
+    "together": ("https://api.together.xyz/v1", "TOGETHER_API_KEY"),
+    "groq": ("https://api.groq.com/openai/v1", "GROQ_API_KEY"),
+    "vllm": ("http://localhost:8000/v1", None),
+    "ollama": ("http://localhost:11434/v1", None),
+    "llamacpp": ("http://localhost:8080/v1", None),
+}
+
+
+class OpenAIModelSpec(_Strict):
+    """A model behind an OpenAI-compatible HTTP API (hosted, vLLM, Ollama, llama.cpp, TGI).
+
+    ``preset`` fills in ``base_url`` and ``api_key_env``; either can still be set. The key
+    is read from the environment variable named by ``api_key_env`` at run time and is
+    never stored or logged.
+    """
+
+    backend: Literal["openai"]
+    model: str = Field(min_length=1)
+    preset: (
+        Literal["openai", "deepseek", "gemini", "together", "groq", "vllm", "ollama", "llamacpp"]
+        | None
+    ) = None
+    base_url: str | None = Field(default=None, pattern=r"^https?://")
+    api_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    headers: dict[str, str] = Field(default_factory=dict)
+    endpoint: Literal["chat", "completions"] = "chat"
+    timeout: float = Field(default=60.0, gt=0.0)
+    concurrency: int = Field(default=16, ge=1, le=4096)
+    max_retries: int = Field(default=6, ge=0, le=100)
+    price: PriceSpec | None = None
+    sampling: SamplingSpec | None = None
+    on_error: Literal["error", "drop", "wrong"] = "drop"
+
+    @model_validator(mode="after")
+    def _fill_preset(self) -> OpenAIModelSpec:
+        if self.preset is not None:
+            url, key = PRESETS[self.preset]
+            if self.base_url is None:
+                object.__setattr__(self, "base_url", url)
+            if self.api_key_env is None and key is not None:
+                object.__setattr__(self, "api_key_env", key)
+        if self.base_url is None:
+            raise ValueError(
+                "set base_url: (e.g. http://localhost:8000/v1) or a preset: " + ", ".join(PRESETS)
+            )
+        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+        return self
+
+
+class HFModelSpec(_Strict):
+    """A local Hugging Face transformers model, optionally with a PEFT adapter.
+
+    ``path`` is a folder saved with ``save_pretrained`` (model and tokenizer). Models that
+    share ``path`` (and dtype/device) load the weights once; an ``adapter`` is switched on
+    for its model and off for the others.
+    """
+
+    backend: Literal["hf"]
+    path: str = Field(min_length=1)
+    adapter: str | None = None
+    kind: Literal["auto", "causal", "seq2seq", "classifier"] = "auto"
+    device: str = Field(default="auto", pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$")
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
+    batch_size: int = Field(default=16, ge=1, le=4096)
+    chat_template: bool | None = None
+    max_length: int | None = Field(default=None, ge=8)
+    sampling: SamplingSpec | None = None
+    on_error: Literal["error", "drop", "wrong"] = "error"
+
+
+ModelSpec = Annotated[
+    PredictionsModelSpec | PythonModelSpec | OpenAIModelSpec | HFModelSpec,
+    Field(discriminator="backend"),
+]
+
+
+class FewShotSpec(_Strict):
+    """Few-shot examples put before each prompt, drawn once with ``seed``.
+
+    From ``path`` (a data file with the task's columns) or, by default, from the eval set
+    itself, never including the example being asked.
+    """
+
+    k: int = Field(ge=1, le=64)
+    seed: int = 0
+    path: str | None = None
+
+
+class PromptSpec(_Verbatim):
+    """How an example becomes a prompt, for live models.
+
+    ``template`` is Jinja2 over the example's fields (``{{ input }}``, any column, and for
+    multiple choice ``{{ choices }}``); ``answer`` renders a few-shot example's answer.
+    ``chat: false`` sends plain text instead of chat messages.
+    """
+
+    template: str = "{{ input }}"
+    system: str | None = None
+    answer: str = "{{ target }}"
+    chat: bool = True
+    few_shot: FewShotSpec | None = None
 
 
 class TaskSpec(_Strict):
@@ -94,14 +242,38 @@ class TaskSpec(_Strict):
     positive_label: str | None = None
     metrics: tuple[str, ...] | None = None
     headline: str | None = None
+    prompt: PromptSpec = PromptSpec()
+    method: Literal["generate", "loglikelihood"] = "generate"
+    verbalizers: dict[str, str] | None = None
+    sampling: SamplingSpec | None = None
 
     @field_validator("labels", "positive_label", mode="before")
     @classmethod
     def _labels_as_text(cls, v: Any) -> Any:
         return _as_text(v)
 
+    @field_validator("verbalizers", mode="before")
+    @classmethod
+    def _verbalizer_keys_as_text(cls, v: Any) -> Any:
+        return _keys_as_text(v)
+
     @model_validator(mode="after")
     def _check_labels(self) -> TaskSpec:
+        if self.type == "multiple_choice" and self.dataset.choices is None:
+            raise ValueError(
+                "a multiple_choice task needs dataset.choices: the column of answer options"
+            )
+        if self.method == "loglikelihood" and self.type in ("regression", "generation"):
+            raise ValueError(
+                f"method: loglikelihood scores fixed answers; a {self.type} task generates. "
+                "Use method: generate"
+            )
+        if self.verbalizers is not None and self.labels is not None:
+            unknown = sorted(set(self.verbalizers) - set(self.labels))
+            if unknown:
+                raise ValueError(
+                    f"verbalizers name labels that are not in labels: {', '.join(unknown)}"
+                )
         if self.labels is not None:
             if len(self.labels) < 2:
                 raise ValueError("labels must list at least two classes")
@@ -151,11 +323,20 @@ class _SingleTask(_Strict):
     labels: tuple[str, ...] | None = None
     positive_label: str | None = None
     headline: str | None = None
+    prompt: PromptSpec = PromptSpec()
+    method: Literal["generate", "loglikelihood"] = "generate"
+    verbalizers: dict[str, str] | None = None
+    sampling: SamplingSpec | None = None
 
     @field_validator("labels", "positive_label", mode="before")
     @classmethod
     def _labels_as_text(cls, v: Any) -> Any:
         return _as_text(v)
+
+    @field_validator("verbalizers", mode="before")
+    @classmethod
+    def _verbalizer_keys_as_text(cls, v: Any) -> Any:
+        return _keys_as_text(v)
 
 
 class EvalSpec(_Strict):
@@ -190,6 +371,10 @@ class EvalSpec(_Strict):
                 positive_label=self.task.positive_label,
                 metrics=self.metrics,
                 headline=self.task.headline,
+                prompt=self.task.prompt,
+                method=self.task.method,
+                verbalizers=self.task.verbalizers,
+                sampling=self.task.sampling,
             )
             object.__setattr__(self, "tasks", (folded,))
             object.__setattr__(self, "dataset", None)

@@ -14,7 +14,7 @@ from typing import Any, cast, get_args
 import pandas as pd
 
 from heldout._errors import StoreError
-from heldout.run import ConfusionMatrix, DatasetInfo, Run, SliceResult, TaskResult
+from heldout.run import ConfusionMatrix, DatasetInfo, LiveInfo, Run, SliceResult, TaskResult
 from heldout.stats import Difference, Estimate, MinimumDetectableEffect, Verdict
 from heldout.store._codec import from_utc, to_json, utcoffset_seconds
 from heldout.store._frames import encode_examples
@@ -102,6 +102,7 @@ def _add_task(records: RunRecords, run_id: str, position: int, task: TaskResult)
             "mde": None if task.mde is None else task.mde.to_dict(),
             "confusion": {model: cm.to_dict() for model, cm in task.confusion.items()},
             "dropped": {model: int(n) for model, n in task.dropped.items()},
+            "live": {model: info.to_dict() for model, info in task.live.items()} or None,
         }
     )
     estimates = [(m, k, e) for m, by_metric in task.metrics.items() for k, e in by_metric.items()]
@@ -245,6 +246,7 @@ def build_run(
                 },
                 examples=examples[task.name],
                 dropped=dict(task.dropped),
+                live={model: LiveInfo.from_dict(info) for model, info in (task.live or {}).items()},
             )
         )
     return Run(

@@ -2,7 +2,8 @@
 
 A run is one row in ``runs`` and rows keyed by ``(run_id, task)`` in the other tables;
 every child row goes when its run goes (``ON DELETE CASCADE``). Per-example results are
-columnar: Parquet blobs of at most 250,000 rows in ``example_parts``.
+columnar: Parquet blobs of at most 250,000 rows in ``example_parts``. ``calls`` is the
+call journal, one row per call to a live model, shared by every run.
 
 Any change here needs a migration in ``migrations/versions`` (a test compares the two).
 """
@@ -13,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Float,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -27,6 +29,7 @@ from heldout.store._codec import JSONDocument, NaNFloat, UTCDateTime
 
 __all__ = [
     "Base",
+    "CallRow",
     "ComparisonRow",
     "EstimateRow",
     "ExamplePartRow",
@@ -104,6 +107,7 @@ class TaskRow(Base):
     mde: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
     confusion: Mapped[Any] = mapped_column(JSONDocument)
     dropped: Mapped[Any] = mapped_column(JSONDocument)
+    live: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
 
 
 class EstimateRow(Base):
@@ -196,3 +200,28 @@ class NoteRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     author: Mapped[str | None] = mapped_column(String)
     text: Mapped[str] = mapped_column(Text)
+
+
+class CallRow(Base):
+    """One call to a live model and its answer, keyed by ``call_key(identity, request)``.
+
+    ``model_hash`` is the hash of ``identity`` (what makes the model's answers what they
+    are); ``model`` is only the name the spec gave it, for listing. ``error`` is NULL when
+    the call succeeded; the token counts and latency repeat ``response`` for queries.
+    """
+
+    __tablename__ = "calls"
+
+    key: Mapped[str] = mapped_column(String, primary_key=True)
+    model: Mapped[str] = mapped_column(String)
+    model_hash: Mapped[str] = mapped_column(String, index=True)
+    identity: Mapped[Any] = mapped_column(JSONDocument)
+    kind: Mapped[str] = mapped_column(String)
+    request: Mapped[Any] = mapped_column(JSONDocument)
+    response: Mapped[Any] = mapped_column(JSONDocument)
+    error: Mapped[str | None] = mapped_column(Text)
+    latency_s: Mapped[float | None] = mapped_column(Float)
+    input_tokens: Mapped[int | None]
+    output_tokens: Mapped[int | None]
+    attempts: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -14,6 +14,7 @@ from heldout._errors import StoreError
 from heldout.run import Run
 from heldout.store._engine import WRITE, StoreURL, create_store_engine, parse_url, translate_errors
 from heldout.store._frames import decode_examples
+from heldout.store._journal import Journal
 from heldout.store._listing import run_summaries
 from heldout.store._migrate import upgrade
 from heldout.store._records import build_run, run_records
@@ -118,6 +119,18 @@ class Store:
             session.begin(),
         ):
             yield session
+
+    def journal(self) -> Journal:
+        """The store's call journal: every call to a live model and its answer.
+
+        It shares this store's connections; closing the store closes it too.
+
+        Raises:
+            StoreError: the store is closed.
+        """
+        if self._closed:
+            raise StoreError(f"the store {self.url} is closed; open it again with Store.open")
+        return Journal(self._session)
 
     def save_run(self, run: Run) -> None:
         """Write ``run`` in one transaction: all of it, or nothing when anything fails.

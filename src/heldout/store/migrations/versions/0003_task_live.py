@@ -1,0 +1,30 @@
+"""How live models answered each task: calls, failures, samples, latency and cost.
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-28
+
+NULL (tasks saved before this revision) reads as no live models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0003"
+down_revision: str | Sequence[str] | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("run_tasks") as batch:
+        batch.add_column(sa.Column("live", sa.JSON(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("run_tasks") as batch:
+        batch.drop_column("live")
