@@ -420,3 +420,41 @@ def test_the_key_is_read_from_the_environment_and_never_stored(
     assert tuned.received[0].headers["authorization"] == "Bearer sk-secret-123"
     assert b"sk-secret-123" not in (tmp_path / "runs.db").read_bytes()
     assert "sk-secret-123" not in json.dumps(run.to_dict())
+
+
+def test_cli_run_reports_progress_on_stderr_and_calls_in_the_table(
+    tmp_path: Path, servers: tuple[OpenAIServer, OpenAIServer]
+) -> None:
+    tuned, base = servers
+    spec = _project(tmp_path, tuned.base_url, base.base_url)
+    command = [sys.executable, "-m", "heldout.cli", "run", str(spec), "--no-report"]
+    env = {**os.environ, "COLUMNS": "200"}
+    first = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    assert first.returncode == 0, first.stderr
+    assert "tuned: 30 calls" in first.stderr
+    assert "tuned: 30/30 calls" in first.stderr
+    assert "main: calls" in first.stdout and "latency p95 s" in first.stdout
+    again = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    assert again.returncode == 0, again.stderr
+    assert "tuned: 30 calls (30 from the journal)" in again.stderr
+    assert tuned.count == 30
+    fresh = subprocess.run(
+        [*command, "--fresh"], capture_output=True, text=True, check=False, env=env
+    )
+    assert fresh.returncode == 0, fresh.stderr
+    assert tuned.count == 60
+
+
+def test_report_shows_the_calls_of_live_models(
+    tmp_path: Path, servers: tuple[OpenAIServer, OpenAIServer]
+) -> None:
+    from heldout.report import write_report
+
+    tuned, base = servers
+    spec = _project(tmp_path, tuned.base_url, base.base_url)
+    base.fault(Fault.server_error(500))
+    run = heldout.evaluate(spec)
+    html = write_report(run, tmp_path / "report.html").read_text()
+    assert "<h3>Calls</h3>" in html
+    assert "latency p95 (s)" in html
+    assert "base: 1 examples failed after every retry (1 of 30 calls)" in html

@@ -77,7 +77,7 @@ def test_migration_scripts_ship_beside_the_package() -> None:
     assert sorted(p.name for p in (MIGRATIONS / "versions").glob("0*.py")) == [
         "0001_initial.py",
         "0002_calls.py",
-        "0003_task_live.py",
+        "0003_task_details.py",
     ]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rich import box
 from rich.console import Console, Group
 from rich.table import Table
@@ -15,6 +17,28 @@ __all__ = ["print_run", "task_table"]
 
 _NARROW = {"no significant difference": "n.s."}
 _VERDICT_STYLE = {"better": "bold green", "worse": "bold red", "no significant difference": "dim"}
+
+
+def clean_table(task: TaskResult, *, width: int = 140) -> Group | None:
+    """The task's metrics again on its clean subset (``exclude:``), with why and how many."""
+    clean = task.clean
+    if clean is None:
+        return None
+    shadow = replace(
+        task,
+        name=f"{task.name} · clean subset",
+        dataset=replace(task.dataset, n=clean.n),
+        metrics=clean.metrics,
+        comparisons=clean.comparisons,
+        mde=None,
+        slices=(),
+    )
+    unknown = f"; {clean.unknown:,} listed ids are not in the dataset" if clean.unknown else ""
+    note = Text(
+        f"{len(clean.excluded):,} examples excluded ({clean.source}){unknown}.",
+        style="yellow",
+    )
+    return Group(task_table(shadow, width=width), note)
 
 
 def task_table(task: TaskResult, *, width: int = 140) -> Table:
@@ -178,6 +202,9 @@ def print_run(console: Console, run: Run, *, report: str | None = None) -> None:
     )
     for task in run.tasks:
         console.print(Group(task_table(task, width=console.width), _summary(task)))
+        clean = clean_table(task, width=console.width)
+        if clean is not None:
+            console.print(clean)
         calls = efficiency_table(task)
         if calls is not None:
             console.print(calls)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from heldout._util._format import (
@@ -27,7 +28,7 @@ from heldout.report._sentences import (
     worse_slice_sentences,
 )
 from heldout.report._slice_figure import slice_forest
-from heldout.report._view import Cell, Column, Fact, MetricRow, SliceRow, TaskView
+from heldout.report._view import CallsView, Cell, Column, Fact, MetricRow, SliceRow, TaskView
 from heldout.run import SliceResult, TaskResult
 from heldout.stats import Difference, Estimate
 
@@ -55,11 +56,7 @@ def task_view(task: TaskResult, index: int, correction: str, stats: Mapping[str,
         headline_class=headline_class,
         worse_slices=worse_slice_sentences(task, formats, correction),
         facts=_task_facts(task),
-        warnings=tuple(
-            f"{fmt_count(n)} examples left out for {model}: its prediction was missing."
-            for model, n in task.dropped.items()
-            if n
-        ),
+        warnings=_warnings(task),
         compared=compared,
         columns=columns,
         correction=correction,
@@ -73,7 +70,83 @@ def task_view(task: TaskResult, index: int, correction: str, stats: Mapping[str,
         slice_figure=_slice_figure(task, columns, formats, correction, anchor),
         slice_rows=tuple(_slice_row(s, columns, formats) for s in task.slices),
         examples=build_examples(task),
+        calls=_calls(task),
+        clean_rows=_clean_rows(task, columns, correction),
+        clean_note=_clean_note(task),
     )
+
+
+def _clean_rows(
+    task: TaskResult, columns: tuple[Column, ...], correction: str
+) -> tuple[MetricRow, ...]:
+    if task.clean is None:
+        return ()
+    shadow = replace(task, metrics=task.clean.metrics, comparisons=task.clean.comparisons)
+    formats = _formats(shadow)
+    return tuple(
+        _metric_row(shadow, metric, columns, formats[metric].decimals, correction)
+        for metric in _metric_order(shadow)
+    )
+
+
+def _clean_note(task: TaskResult) -> str | None:
+    clean = task.clean
+    if clean is None:
+        return None
+    unknown = (
+        f"; {fmt_count(clean.unknown)} listed ids are not in the dataset" if clean.unknown else ""
+    )
+    return (
+        f"Every metric again on the {fmt_count(clean.n)} examples left after excluding "
+        f"{fmt_count(len(clean.excluded))} ({clean.source}){unknown}."
+    )
+
+
+def _warnings(task: TaskResult) -> tuple[str, ...]:
+    out = []
+    for model, n in task.dropped.items():
+        if n:
+            why = "its prediction was missing" if model not in task.live else "no usable answer"
+            out.append(f"{fmt_count(n)} examples left out for {model}: {why}.")
+    for model, info in task.live.items():
+        if info.failed_examples:
+            out.append(
+                f"{model}: {fmt_count(info.failed_examples)} examples failed after every retry "
+                f"({fmt_count(info.failed_calls)} of {fmt_count(info.calls)} calls); "
+                "a rerun retries them."
+            )
+    return tuple(out)
+
+
+_CALL_FIGURES = (
+    ("latency_p50_s", "latency p50 (s)"),
+    ("latency_p95_s", "latency p95 (s)"),
+    ("input_tokens", "input tokens / example"),
+    ("output_tokens", "output tokens / example"),
+    ("output_tokens_per_s", "output tokens / s"),
+    ("cost", "cost / example"),
+)
+
+
+def _calls(task: TaskResult) -> CallsView | None:
+    if not task.live:
+        return None
+    shown = [
+        (key, label)
+        for key, label in _CALL_FIGURES
+        if any(key in info.efficiency for info in task.live.values())
+    ]
+    rows = []
+    for model, info in task.live.items():
+        cells = []
+        for key, _ in shown:
+            est = info.efficiency.get(key)
+            decimals = 4 if key == "cost" else 3 if key.startswith("latency") else 1
+            cells.append(_estimate_cell(est, decimals))
+        samples = "" if info.samples == 1 else fmt_count(info.samples)
+        total = "" if info.cost_total is None else fmt_number(info.cost_total, 4)
+        rows.append((model, info.mode, fmt_count(info.calls), samples, tuple(cells), total))
+    return CallsView(columns=tuple(label for _, label in shown), rows=tuple(rows))
 
 
 def _formats(task: TaskResult) -> dict[str, NumberFormat]:

@@ -108,6 +108,17 @@ class TaskView:
     slice_figure: FigureView | None
     slice_rows: tuple[SliceRow, ...]
     examples: ExamplesView | None
+    calls: CallsView | None = None
+    clean_rows: tuple[MetricRow, ...] = ()
+    clean_note: str | None = None
+
+
+@dataclass(frozen=True)
+class CallsView:
+    """How the live models answered: one row per model, one column per figure."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, str, str, str, tuple[Cell | None, ...], str], ...]
 
 
 @dataclass(frozen=True)

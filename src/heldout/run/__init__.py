@@ -2,9 +2,10 @@
 
 from heldout.analysis import ConfusionMatrix, SliceResult
 from heldout.run._evaluate import evaluate, prepare
-from heldout.run._types import DatasetInfo, LiveInfo, Run, TaskResult
+from heldout.run._types import CleanSubset, DatasetInfo, LiveInfo, Run, TaskResult
 
 __all__ = [
+    "CleanSubset",
     "ConfusionMatrix",
     "DatasetInfo",
     "LiveInfo",

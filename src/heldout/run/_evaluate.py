@@ -48,8 +48,9 @@ from heldout.models import (
     task_mode,
 )
 from heldout.run._calls import ProgressSink, is_live, make_calls, open_backends
+from heldout.run._exclude import Exclusion, exclusion_for
 from heldout.run._prompts import task_prompts
-from heldout.run._types import DatasetInfo, LiveInfo, Run, TaskResult
+from heldout.run._types import CleanSubset, DatasetInfo, LiveInfo, Run, TaskResult
 from heldout.scoring import (
     ScoreRows,
     average_samples,
@@ -108,6 +109,7 @@ class PreparedTask:
     headline: str
     choices: list[list[str]] | None = None
     plans: Mapping[str, Plan] = field(default_factory=dict)
+    exclusion: Exclusion | None = None
 
 
 def evaluate(
@@ -331,6 +333,7 @@ def prepare(
         headline=headline,
         choices=choices,
         plans=plans,
+        exclusion=exclusion_for(loaded, task, index, dataset),
     )
 
 
@@ -690,6 +693,47 @@ def _run_task(loaded: LoadedSpec, prepared: PreparedTask, config: StatsConfig) -
         examples=_examples(prepared, rows),
         dropped=dropped,
         live=live,
+        clean=_clean(prepared, rows, clusters, candidate, baseline, config),
+    )
+
+
+def _clean(
+    prepared: PreparedTask,
+    rows: Mapping[str, ScoreRows],
+    clusters: NDArray[Any] | None,
+    candidate: str | None,
+    baseline: str | None,
+    config: StatsConfig,
+) -> CleanSubset | None:
+    """Every metric again on the examples the spec does not exclude."""
+    exclusion = prepared.exclusion
+    if exclusion is None:
+        return None
+    excluded = exclusion.mask[prepared.keep]
+    clean = ~excluded
+    if not clean.any():
+        raise DataError(
+            f'task "{prepared.spec.name}": every example is excluded ({exclusion.source}); '
+            "there is no clean subset to score"
+        )
+    subset = {name: r.subset(clean) for name, r in rows.items()}
+    sub_clusters = None if clusters is None else clusters[clean]
+    metrics = {
+        name: estimate_all(r, cluster=sub_clusters, config=config) for name, r in subset.items()
+    }
+    comparisons = {}
+    if candidate is not None and baseline is not None:
+        comparisons = compare_all(
+            subset[candidate], subset[baseline], cluster=sub_clusters, config=config
+        )
+    ids = prepared.dataset.ids[prepared.keep][excluded]
+    return CleanSubset(
+        source=exclusion.source,
+        excluded=tuple(str(i) for i in ids),
+        n=int(clean.sum()),
+        metrics=metrics,
+        comparisons=comparisons,
+        unknown=exclusion.unknown,
     )
 
 

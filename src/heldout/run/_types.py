@@ -18,7 +18,15 @@ from heldout._errors import HeldoutError
 from heldout.analysis import ConfusionMatrix, SliceResult
 from heldout.stats import Difference, Estimate, MinimumDetectableEffect
 
-__all__ = ["ConfusionMatrix", "DatasetInfo", "LiveInfo", "Run", "SliceResult", "TaskResult"]
+__all__ = [
+    "CleanSubset",
+    "ConfusionMatrix",
+    "DatasetInfo",
+    "LiveInfo",
+    "Run",
+    "SliceResult",
+    "TaskResult",
+]
 
 #: Version of the JSON document written by ``Run.to_dict`` / ``heldout run --json``.
 SCHEMA_VERSION = 1
@@ -97,6 +105,42 @@ class LiveInfo:
         return cls(**values)
 
 
+@dataclass(frozen=True)
+class CleanSubset:
+    """Every metric again on the examples that are not set aside (``exclude:``).
+
+    Attributes:
+        source: why the excluded examples were set aside (leaked from a training file, or
+            listed in a file of ids).
+        excluded: ids of the excluded examples among those scored.
+        n: examples in the clean subset.
+        metrics: ``metrics[model][metric]`` on the clean subset.
+        comparisons: ``comparisons[metric]`` on the clean subset (corrected as a family of
+            its own).
+        unknown: ids in the exclusion list that are not in the dataset.
+    """
+
+    source: str
+    excluded: tuple[str, ...]
+    n: int
+    metrics: Mapping[str, Mapping[str, Estimate]]
+    comparisons: Mapping[str, Difference]
+    unknown: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "excluded": list(self.excluded),
+            "n": self.n,
+            "unknown": self.unknown,
+            "metrics": {
+                model: {name: est.to_dict() for name, est in by_metric.items()}
+                for model, by_metric in self.metrics.items()
+            },
+            "comparisons": {name: d.to_dict() for name, d in self.comparisons.items()},
+        }
+
+
 @dataclass(frozen=True, eq=False)
 class TaskResult:
     """Everything measured on one task.
@@ -121,6 +165,7 @@ class TaskResult:
             (``missing: drop``), its call failed (``on_error: drop``) or, for
             regression, its answer held no number; by model name.
         live: for live models, how they answered (calls, failures, samples, costs).
+        clean: every metric again without the examples the spec excludes (``exclude:``).
     """
 
     name: str
@@ -138,6 +183,7 @@ class TaskResult:
     examples: pd.DataFrame = field(default_factory=pd.DataFrame)
     dropped: Mapping[str, int] = field(default_factory=dict)
     live: Mapping[str, LiveInfo] = field(default_factory=dict)
+    clean: CleanSubset | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -158,6 +204,7 @@ class TaskResult:
             "confusion": {m: c.to_dict() for m, c in self.confusion.items()},
             "dropped": dict(self.dropped),
             "live": {m: info.to_dict() for m, info in self.live.items()},
+            "clean": None if self.clean is None else self.clean.to_dict(),
         }
 
 

@@ -19,6 +19,7 @@ from heldout.spec._model import (
     StatsSpec,
     TaskSpec,
     TaskType,
+    TrainSpec,
 )
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "StatsSpec",
     "TaskSpec",
     "TaskType",
+    "TrainSpec",
     "load_spec",
     "spec_from_mapping",
 ]

@@ -49,6 +49,8 @@ class LoadedSpec:
             "method",
             "verbalizers",
             "sampling",
+            "train",
+            "exclude",
         ):
             loc = ("task", key)
         return _where(self.source, loc, dict(self.marks))
@@ -214,6 +216,7 @@ def _allowed_keys(loc: _Loc, backend: str | None = None) -> list[str]:
         SamplingSpec,
         StatsSpec,
         TaskSpec,
+        TrainSpec,
     )
 
     by_parent: dict[str, type[Any]] = {
@@ -227,6 +230,7 @@ def _allowed_keys(loc: _Loc, backend: str | None = None) -> list[str]:
         "few_shot": FewShotSpec,
         "sampling": SamplingSpec,
         "price": PriceSpec,
+        "train": TrainSpec,
     }
     by_backend: dict[str | None, type[Any]] = {
         "python": PythonModelSpec,

@@ -26,6 +26,7 @@ __all__ = [
     "StatsSpec",
     "TaskSpec",
     "TaskType",
+    "TrainSpec",
 ]
 
 TaskType = Literal["classification", "regression", "generation", "multiple_choice"]
@@ -205,6 +206,20 @@ ModelSpec = Annotated[
 ]
 
 
+class TrainSpec(_Strict):
+    """The training data of the model under test, for the train↔eval leakage check.
+
+    ``input`` is the training file's text column (default: the task's input column);
+    ``ngram`` and ``near`` are those of ``heldout check --train``.
+    """
+
+    path: str = Field(min_length=1)
+    id: str | None = None
+    input: str | None = None
+    ngram: int | Literal["auto"] = 13
+    near: float = Field(default=0.8, gt=0.0, le=1.0)
+
+
 class FewShotSpec(_Strict):
     """Few-shot examples put before each prompt, drawn once with ``seed``.
 
@@ -246,6 +261,8 @@ class TaskSpec(_Strict):
     method: Literal["generate", "loglikelihood"] = "generate"
     verbalizers: dict[str, str] | None = None
     sampling: SamplingSpec | None = None
+    train: TrainSpec | None = None
+    exclude: str | None = Field(default=None, min_length=1)
 
     @field_validator("labels", "positive_label", mode="before")
     @classmethod
@@ -257,8 +274,18 @@ class TaskSpec(_Strict):
     def _verbalizer_keys_as_text(cls, v: Any) -> Any:
         return _keys_as_text(v)
 
+    @field_validator("train", mode="before")
+    @classmethod
+    def _train_path(cls, v: Any) -> Any:
+        return {"path": v} if isinstance(v, str) else v
+
     @model_validator(mode="after")
     def _check_labels(self) -> TaskSpec:
+        if self.exclude == "leaked" and self.train is None:
+            raise ValueError(
+                "exclude: leaked needs train: (the training data to look for leaked examples "
+                "in), or give exclude: a file of ids"
+            )
         if self.type == "multiple_choice" and self.dataset.choices is None:
             raise ValueError(
                 "a multiple_choice task needs dataset.choices: the column of answer options"
@@ -327,6 +354,8 @@ class _SingleTask(_Strict):
     method: Literal["generate", "loglikelihood"] = "generate"
     verbalizers: dict[str, str] | None = None
     sampling: SamplingSpec | None = None
+    train: TrainSpec | str | None = None
+    exclude: str | None = None
 
     @field_validator("labels", "positive_label", mode="before")
     @classmethod
@@ -375,6 +404,8 @@ class EvalSpec(_Strict):
                 method=self.task.method,
                 verbalizers=self.task.verbalizers,
                 sampling=self.task.sampling,
+                train=self.task.train,
+                exclude=self.task.exclude,
             )
             object.__setattr__(self, "tasks", (folded,))
             object.__setattr__(self, "dataset", None)

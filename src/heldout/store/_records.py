@@ -14,7 +14,15 @@ from typing import Any, cast, get_args
 import pandas as pd
 
 from heldout._errors import StoreError
-from heldout.run import ConfusionMatrix, DatasetInfo, LiveInfo, Run, SliceResult, TaskResult
+from heldout.run import (
+    CleanSubset,
+    ConfusionMatrix,
+    DatasetInfo,
+    LiveInfo,
+    Run,
+    SliceResult,
+    TaskResult,
+)
 from heldout.stats import Difference, Estimate, MinimumDetectableEffect, Verdict
 from heldout.store._codec import from_utc, to_json, utcoffset_seconds
 from heldout.store._frames import encode_examples
@@ -103,6 +111,7 @@ def _add_task(records: RunRecords, run_id: str, position: int, task: TaskResult)
             "confusion": {model: cm.to_dict() for model, cm in task.confusion.items()},
             "dropped": {model: int(n) for model, n in task.dropped.items()},
             "live": {model: info.to_dict() for model, info in task.live.items()} or None,
+            "clean": None if task.clean is None else task.clean.to_dict(),
         }
     )
     estimates = [(m, k, e) for m, by_metric in task.metrics.items() for k, e in by_metric.items()]
@@ -247,6 +256,7 @@ def build_run(
                 examples=examples[task.name],
                 dropped=dict(task.dropped),
                 live={model: LiveInfo.from_dict(info) for model, info in (task.live or {}).items()},
+                clean=None if task.clean is None else _clean(task.clean),
             )
         )
     return Run(
@@ -275,4 +285,18 @@ def _slice(row: SliceRow) -> SliceResult:
         estimates={model: Estimate(**est) for model, est in row.estimates.items()},
         comparison=None if row.comparison is None else _difference_from_dict(row.comparison),
         small=row.small,
+    )
+
+
+def _clean(data: Mapping[str, Any]) -> CleanSubset:
+    return CleanSubset(
+        source=data["source"],
+        excluded=tuple(data["excluded"]),
+        n=int(data["n"]),
+        unknown=int(data.get("unknown", 0)),
+        metrics={
+            model: {name: Estimate(**est) for name, est in by_metric.items()}
+            for model, by_metric in data["metrics"].items()
+        },
+        comparisons={name: Difference(**d) for name, d in data["comparisons"].items()},
     )

@@ -108,6 +108,7 @@ class TaskRow(Base):
     confusion: Mapped[Any] = mapped_column(JSONDocument)
     dropped: Mapped[Any] = mapped_column(JSONDocument)
     live: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
+    clean: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
 
 
 class EstimateRow(Base):

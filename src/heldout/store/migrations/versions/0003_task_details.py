@@ -1,10 +1,11 @@
-"""How live models answered each task: calls, failures, samples, latency and cost.
+"""Per task: how live models answered (calls, failures, samples, latency, cost), and the
+metrics on the clean subset when the spec excludes leaked examples.
 
 Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-28
 
-NULL (tasks saved before this revision) reads as no live models.
+NULL (tasks saved before this revision) reads as no live models and no exclusion.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("run_tasks") as batch:
         batch.add_column(sa.Column("live", sa.JSON(), nullable=True))
+        batch.add_column(sa.Column("clean", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("run_tasks") as batch:
+        batch.drop_column("clean")
         batch.drop_column("live")
