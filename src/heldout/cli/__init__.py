@@ -2,7 +2,9 @@
 
 # The command modules register themselves on ``app`` when imported.
 import heldout.cli._check
-import heldout.cli._pii  # noqa: F401
+import heldout.cli._pii
+import heldout.cli._plan
+import heldout.cli._split  # noqa: F401
 from heldout.cli._app import app, main
 
 __all__ = ["app", "main"]

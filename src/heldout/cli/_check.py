@@ -13,6 +13,7 @@ from rich.text import Text
 
 from heldout._errors import HeldoutError, SpecError
 from heldout.cli._app import _out, _user_errors, app, write_document
+from heldout.cli._plan import data_power, print_power
 from heldout.data import DataReport, check_data, check_leakage, column_values, read_table
 from heldout.data._checks import example_ids, require_column
 
@@ -109,12 +110,13 @@ def check(
         failing = _fail_on(fail_on)
         n = _ngram(ngram)
         labels: tuple[str, ...] | None = None
+        slices: tuple[str, ...] = ()
         classification: bool | None = None
         fmt = None
         if spec is not None:
             task = _task_for(spec, data)
             id_col, input_col, target_col = task.dataset.id, task.dataset.input, task.dataset.target
-            labels, fmt = task.labels, task.dataset.format
+            labels, fmt, slices = task.labels, task.dataset.format, task.dataset.slices
             classification = task.type == "classification"
         table = read_table(data, fmt=fmt, what="dataset")
         if id_col is None and spec is None and "id" in table.column_names:
@@ -149,9 +151,12 @@ def check(
                     seed=seed,
                 )
                 report = replace(report, leakage=leakage)
+        power = data_power(table, path=data, target=target_col, slices=slices)
         if json_path is not None:
-            write_document(report.to_dict(), json_path, what="the JSON report")
+            document = {**report.to_dict(), "power": power.to_dict()}
+            write_document(document, json_path, what="the JSON report")
         _print(console, report)
+        print_power(console, power)
         if json_path is not None:
             console.print(Text.assemble(("json: ", "bold"), str(json_path)))
     counts = report.findings()

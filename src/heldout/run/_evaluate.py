@@ -110,6 +110,21 @@ class PreparedTask:
     choices: list[list[str]] | None = None
     plans: Mapping[str, Plan] = field(default_factory=dict)
     exclusion: Exclusion | None = None
+    variants: Variants | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Variants:
+    """A stress set: which rows are variants of which originals, by which operation.
+
+    ``keep`` are the examples scored with their variants (the task's ``keep`` holds only
+    the originals, which every metric is computed on).
+    """
+
+    original_of: NDArray[np.object_]
+    operation: NDArray[np.object_]
+    is_original: NDArray[np.bool_]
+    keep: NDArray[np.bool_]
 
 
 def evaluate(
@@ -308,7 +323,8 @@ def prepare(
             )
     index = loaded.spec.tasks.index(task)
     plans = _plans(loaded, task, index, dataset, labels, choices, backends)
-    keep = _keep(loaded, task, predictions)
+    variants = _variants(dataset, ds_spec.variant_of, ds_spec.operation)
+    keep = _keep(loaded, task, predictions, variants)
     # live models give probabilities by log-likelihood or from a classifier head; for
     # multiple choice, "probabilities" means per-option log-likelihoods (accuracy_norm)
     by_likelihood = all(plan.mode in ("loglikelihood", "classify") for plan in plans.values())
@@ -334,17 +350,24 @@ def prepare(
         choices=choices,
         plans=plans,
         exclusion=exclusion_for(loaded, task, index, dataset),
+        variants=(
+            None if variants is None else replace(variants, keep=_keep(loaded, task, predictions))
+        ),
     )
 
 
 def _keep(
-    loaded: LoadedSpec, task: TaskSpec, predictions: Mapping[str, Predictions]
+    loaded: LoadedSpec,
+    task: TaskSpec,
+    predictions: Mapping[str, Predictions],
+    variants: Variants | None = None,
 ) -> NDArray[np.bool_]:
-    """The examples every model has a prediction for (all, unless some are dropped)."""
+    """The examples every model has a prediction for (all, unless some are dropped), and
+    of a stress set only the originals (variants are scored for robustness)."""
     n = next(iter(predictions.values())).present.shape[0] if predictions else None
     if n is None:
         return np.ones(0, dtype=bool)
-    keep = np.ones(n, dtype=bool)
+    keep = np.ones(n, dtype=bool) if variants is None else variants.is_original.copy()
     for name, pred in predictions.items():
         if _drops(loaded.spec.models[name]):
             keep &= pred.present
@@ -354,6 +377,41 @@ def _keep(
             "Check that the predictions files use the dataset's ids"
         )
     return keep
+
+
+def _variants(dataset: Dataset, variant_of: str | None, operation: str | None) -> Variants | None:
+    """Read a stress set's provenance columns (see ``heldout stress``)."""
+    if variant_of is None or operation is None:
+        return None
+    names = [] if dataset.table is None else dataset.table.column_names
+    for role, column in (("variant_of", variant_of), ("operation", operation)):
+        if column not in names:
+            raise DataError(
+                f'{dataset.path}: column "{column}" (dataset.{role}) not found{did_you_mean(column, names)}; '
+                f"columns are: {', '.join(names)}. heldout stress writes original_id and operation"
+            )
+    assert dataset.table is not None
+    original_of = np.asarray(
+        ["" if v is None else str(v) for v in column_values(dataset.table, variant_of)],
+        dtype=object,
+    )
+    ops = np.asarray(
+        ["original" if v is None else str(v) for v in column_values(dataset.table, operation)],
+        dtype=object,
+    )
+    ids = dataset.ids.astype(str)
+    is_original = (ops == "original") | (original_of == "") | (original_of == ids)
+    if not is_original.any():
+        raise DataError(
+            f"{dataset.path}: every row is a variant (column {operation}); a stress run needs the "
+            "originals too: write them with heldout stress --with-originals"
+        )
+    return Variants(
+        original_of=np.where(is_original, ids, original_of).astype(object),
+        operation=np.where(is_original, "original", ops).astype(object),
+        is_original=is_original,
+        keep=np.ones(len(dataset), dtype=bool),
+    )
 
 
 def _with_choices(dataset: Dataset, column: str) -> tuple[Dataset, list[list[str]]]:
@@ -456,7 +514,11 @@ def _call_live(
             source=Path(f"{name} ({model.backend})"),
         )
     ordered = {name: predictions[name] for name in loaded.spec.models}
-    return replace(prepared, predictions=ordered, keep=_keep(loaded, task, ordered))
+    keep = _keep(loaded, task, ordered, prepared.variants)
+    variants = prepared.variants
+    if variants is not None:
+        variants = replace(variants, keep=_keep(loaded, task, ordered))
+    return replace(prepared, predictions=ordered, keep=keep, variants=variants)
 
 
 def _drops(model: ModelSpec) -> bool:

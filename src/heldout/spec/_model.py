@@ -61,7 +61,18 @@ class DatasetSpec(_Strict):
     slices: tuple[str, ...] = ()
     cluster: str | None = None
     choices: str | None = None
+    variant_of: str | None = None
+    operation: str | None = None
     format: Literal["jsonl", "csv", "parquet"] | None = None
+
+    @model_validator(mode="after")
+    def _stress_columns(self) -> DatasetSpec:
+        if (self.variant_of is None) != (self.operation is None):
+            raise ValueError(
+                "variant_of and operation go together: the columns heldout stress writes "
+                "(variant_of: original_id, operation: operation)"
+            )
+        return self
 
 
 class PredictionsModelSpec(_Strict):
@@ -404,7 +415,11 @@ class EvalSpec(_Strict):
                 method=self.task.method,
                 verbalizers=self.task.verbalizers,
                 sampling=self.task.sampling,
-                train=self.task.train,
+                train=(
+                    TrainSpec(path=self.task.train)
+                    if isinstance(self.task.train, str)
+                    else self.task.train
+                ),
                 exclude=self.task.exclude,
             )
             object.__setattr__(self, "tasks", (folded,))
