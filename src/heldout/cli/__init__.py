@@ -4,7 +4,8 @@
 import heldout.cli._check
 import heldout.cli._pii
 import heldout.cli._plan
-import heldout.cli._split  # noqa: F401
+import heldout.cli._split
+import heldout.cli._stress  # noqa: F401
 from heldout.cli._app import app, main
 
 __all__ = ["app", "main"]

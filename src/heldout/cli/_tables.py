@@ -173,6 +173,55 @@ def _summary(task: TaskResult) -> Text:
     return out
 
 
+def robustness_table(task: TaskResult) -> Table | None:
+    """Per stress operation and model: the paired change, flip rate, broke/fixed counts."""
+    if not task.robustness:
+        return None
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        title=f"{task.name}: robustness ({task.headline})",
+        title_justify="left",
+    )
+    for name, justify in (
+        ("operation", "left"),
+        ("model", "left"),
+        ("pairs", "right"),
+        ("original", "right"),
+        ("variant", "right"),
+        ("change [CI]", "right"),
+        ("flip rate [CI]", "right"),
+        ("broke", "right"),
+        ("fixed", "right"),
+        ("vs baseline [CI]", "right"),
+        ("p (adj.)", "right"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for r in task.robustness:
+        versus = r.versus_baseline
+        table.add_row(
+            r.operation,
+            r.model,
+            f"{r.n:,}",
+            f"{r.original:.3f}",
+            f"{r.variant:.3f}",
+            f"{r.change.value:+.3f} {fmt_interval_signed(r.change.ci_low, r.change.ci_high)}",
+            ""
+            if r.flip_rate is None
+            else f"{r.flip_rate.value:.3f} [{r.flip_rate.ci_low:.3f}, {r.flip_rate.ci_high:.3f}]",
+            "" if r.broke is None else f"{r.broke:,}",
+            "" if r.fixed is None else f"{r.fixed:,}",
+            ""
+            if versus is None
+            else f"{versus.delta:+.3f} {fmt_interval_signed(versus.ci_low, versus.ci_high)}",
+            "" if versus is None or versus.p_adjusted is None else fmt_p(versus.p_adjusted),
+        )
+    return table
+
+
+def fmt_interval_signed(low: float, high: float) -> str:
+    return f"[{low:+.3f}, {high:+.3f}]"
+
+
 def efficiency_table(task: TaskResult) -> Table | None:
     """Latency, tokens, throughput and cost of each live model, with intervals."""
     if not any(info.efficiency for info in task.live.values()):
@@ -205,6 +254,9 @@ def print_run(console: Console, run: Run, *, report: str | None = None) -> None:
         clean = clean_table(task, width=console.width)
         if clean is not None:
             console.print(clean)
+        robust = robustness_table(task)
+        if robust is not None:
+            console.print(robust)
         calls = efficiency_table(task)
         if calls is not None:
             console.print(calls)

@@ -16,6 +16,7 @@ from heldout._util._format import (
     fmt_signed,
     metric_format,
 )
+from heldout.analysis import RobustnessRow
 from heldout.report._examples import build_examples
 from heldout.report._figures import confusion_figure, delta_forest, metric_bars
 from heldout.report._plot import FigureView, to_view
@@ -28,7 +29,16 @@ from heldout.report._sentences import (
     worse_slice_sentences,
 )
 from heldout.report._slice_figure import slice_forest
-from heldout.report._view import CallsView, Cell, Column, Fact, MetricRow, SliceRow, TaskView
+from heldout.report._view import (
+    CallsView,
+    Cell,
+    Column,
+    Fact,
+    MetricRow,
+    RobustnessView,
+    SliceRow,
+    TaskView,
+)
 from heldout.run import SliceResult, TaskResult
 from heldout.stats import Difference, Estimate
 
@@ -72,7 +82,34 @@ def task_view(task: TaskResult, index: int, correction: str, stats: Mapping[str,
         examples=build_examples(task),
         calls=_calls(task),
         clean_rows=_clean_rows(task, columns, correction),
+        robustness=tuple(_robustness_view(r) for r in task.robustness),
         clean_note=_clean_note(task),
+    )
+
+
+def _robustness_view(row: RobustnessRow) -> RobustnessView:
+    versus = row.versus_baseline
+    verdict = "" if versus is None else versus.verdict
+    return RobustnessView(
+        operation=row.operation,
+        model=row.model,
+        pairs=fmt_count(row.n),
+        change=_signed_cell(row.change),
+        flip_rate=_estimate_cell(row.flip_rate, 3),
+        broke="" if row.broke is None else fmt_count(row.broke),
+        fixed="" if row.fixed is None else fmt_count(row.fixed),
+        versus=None if versus is None else _delta_cell(versus, 3),
+        verdict=verdict,
+        verdict_class="" if versus is None else verdict_class(versus),
+    )
+
+
+def _signed_cell(estimate: Estimate) -> Cell:
+    return Cell(
+        value=fmt_signed(estimate.value, 3),
+        interval=fmt_interval(estimate.ci_low, estimate.ci_high, 3, signed=True),
+        method=estimate.method,
+        detail=f"{fmt_percent(estimate.confidence)} CI by {estimate.method}, n = {fmt_count(estimate.n)}",
     )
 
 

@@ -111,6 +111,23 @@ class TaskView:
     calls: CallsView | None = None
     clean_rows: tuple[MetricRow, ...] = ()
     clean_note: str | None = None
+    robustness: tuple[RobustnessView, ...] = ()
+
+
+@dataclass(frozen=True)
+class RobustnessView:
+    """One stress operation for one model: the paired change from originals to variants."""
+
+    operation: str
+    model: str
+    pairs: str
+    change: Cell
+    flip_rate: Cell | None
+    broke: str
+    fixed: str
+    versus: Cell | None
+    verdict: str
+    verdict_class: str
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,15 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from heldout._errors import DataError, MetricError, SpecError
+from heldout._util._labels import label_text
 from heldout._util._suggest import did_you_mean
 from heldout._version import __version__
 from heldout.analysis import (
     ConfusionMatrix,
+    RobustnessRow,
     confusion_matrix,
     efficiency_estimates,
+    robustness,
     slice_results,
 )
 from heldout.data import (
@@ -75,7 +78,14 @@ from heldout.spec import (
     load_spec,
     spec_from_mapping,
 )
-from heldout.stats import StatsConfig, compare_all, estimate_all, mde_for
+from heldout.stats import (
+    StatsConfig,
+    adjust_pvalues,
+    compare_all,
+    estimate_all,
+    mde_for,
+    verdict_for,
+)
 
 if TYPE_CHECKING:
     from heldout.store import Journal, Store
@@ -392,7 +402,7 @@ def _variants(dataset: Dataset, variant_of: str | None, operation: str | None) -
             )
     assert dataset.table is not None
     original_of = np.asarray(
-        ["" if v is None else str(v) for v in column_values(dataset.table, variant_of)],
+        ["" if v is None else label_text(v) for v in column_values(dataset.table, variant_of)],
         dtype=object,
     )
     ops = np.asarray(
@@ -756,7 +766,48 @@ def _run_task(loaded: LoadedSpec, prepared: PreparedTask, config: StatsConfig) -
         dropped=dropped,
         live=live,
         clean=_clean(prepared, rows, clusters, candidate, baseline, config),
+        robustness=_robustness(prepared, candidate, baseline, config),
     )
+
+
+def _robustness(
+    prepared: PreparedTask, candidate: str | None, baseline: str | None, config: StatsConfig
+) -> tuple[RobustnessRow, ...]:
+    """Per stress operation and model: the paired change of the headline's per-example
+    score from each original to its variants, and the flip rate."""
+    variants = prepared.variants
+    if variants is None:
+        return ()
+    keep = variants.keep
+    scored, _ = _score(replace(prepared, keep=keep), candidate, baseline)
+    column = _headline_column(next(iter(scored.values())), prepared.headline)
+    if column is None:
+        return ()
+    rows = robustness(
+        {name: r.per_example[column] for name, r in scored.items()},
+        example_ids=prepared.dataset.ids[keep].astype(str),
+        original_of=variants.original_of[keep],
+        operation=variants.operation[keep],
+        confidence=config.confidence,
+        candidate=candidate,
+        baseline=baseline,
+    )
+    compared = [i for i, r in enumerate(rows) if r.versus_baseline is not None]
+    if not compared:
+        return tuple(rows)
+    raw = [rows[i].versus_baseline.p_value for i in compared]  # type: ignore[union-attr]
+    adjusted = adjust_pvalues(raw, config.correction)
+    out = list(rows)
+    for i, p_adj in zip(compared, adjusted, strict=True):
+        diff = rows[i].versus_baseline
+        assert diff is not None
+        verdict = verdict_for(
+            diff.delta, float(p_adj), alpha=1 - config.confidence, higher_is_better=True
+        )
+        out[i] = replace(
+            rows[i], versus_baseline=replace(diff, p_adjusted=float(p_adj), verdict=verdict)
+        )
+    return tuple(out)
 
 
 def _clean(

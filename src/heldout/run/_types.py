@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from heldout._errors import HeldoutError
-from heldout.analysis import ConfusionMatrix, SliceResult
+from heldout.analysis import ConfusionMatrix, RobustnessRow, SliceResult
 from heldout.stats import Difference, Estimate, MinimumDetectableEffect
 
 __all__ = [
@@ -166,6 +166,9 @@ class TaskResult:
             regression, its answer held no number; by model name.
         live: for live models, how they answered (calls, failures, samples, costs).
         clean: every metric again without the examples the spec excludes (``exclude:``).
+        robustness: for a stress set (``dataset.variant_of``), per operation and model the
+            paired change of the headline's per-example score and the flip rate; every
+            other result is computed on the originals only.
     """
 
     name: str
@@ -184,6 +187,7 @@ class TaskResult:
     dropped: Mapping[str, int] = field(default_factory=dict)
     live: Mapping[str, LiveInfo] = field(default_factory=dict)
     clean: CleanSubset | None = None
+    robustness: tuple[RobustnessRow, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -205,6 +209,7 @@ class TaskResult:
             "dropped": dict(self.dropped),
             "live": {m: info.to_dict() for m, info in self.live.items()},
             "clean": None if self.clean is None else self.clean.to_dict(),
+            "robustness": [r.to_dict() for r in self.robustness],
         }
 
 

@@ -14,6 +14,7 @@ from typing import Any, cast, get_args
 import pandas as pd
 
 from heldout._errors import StoreError
+from heldout.analysis import RobustnessRow
 from heldout.run import (
     CleanSubset,
     ConfusionMatrix,
@@ -112,6 +113,7 @@ def _add_task(records: RunRecords, run_id: str, position: int, task: TaskResult)
             "dropped": {model: int(n) for model, n in task.dropped.items()},
             "live": {model: info.to_dict() for model, info in task.live.items()} or None,
             "clean": None if task.clean is None else task.clean.to_dict(),
+            "robustness": [r.to_dict() for r in task.robustness] or None,
         }
     )
     estimates = [(m, k, e) for m, by_metric in task.metrics.items() for k, e in by_metric.items()]
@@ -257,6 +259,7 @@ def build_run(
                 dropped=dict(task.dropped),
                 live={model: LiveInfo.from_dict(info) for model, info in (task.live or {}).items()},
                 clean=None if task.clean is None else _clean(task.clean),
+                robustness=tuple(RobustnessRow.from_dict(r) for r in task.robustness or ()),
             )
         )
     return Run(

@@ -109,6 +109,7 @@ class TaskRow(Base):
     dropped: Mapped[Any] = mapped_column(JSONDocument)
     live: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
     clean: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
+    robustness: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
 
 
 class EstimateRow(Base):

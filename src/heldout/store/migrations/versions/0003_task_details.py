@@ -1,11 +1,12 @@
-"""Per task: how live models answered (calls, failures, samples, latency, cost), and the
-metrics on the clean subset when the spec excludes leaked examples.
+"""Per task: how live models answered (calls, failures, samples, latency, cost), the
+metrics on the clean subset when the spec excludes leaked examples, and robustness to
+stress operations.
 
 Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-28
 
-NULL (tasks saved before this revision) reads as no live models and no exclusion.
+NULL (tasks saved before this revision) reads as none of these.
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ def upgrade() -> None:
     with op.batch_alter_table("run_tasks") as batch:
         batch.add_column(sa.Column("live", sa.JSON(), nullable=True))
         batch.add_column(sa.Column("clean", sa.JSON(), nullable=True))
+        batch.add_column(sa.Column("robustness", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("run_tasks") as batch:
+        batch.drop_column("robustness")
         batch.drop_column("clean")
         batch.drop_column("live")
