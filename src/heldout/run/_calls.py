@@ -10,6 +10,8 @@ run killed at any moment loses at most the answers of the batch being written, a
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -36,6 +38,69 @@ class ProgressSink(Protocol):
     def update(self, label: str, *, done: int, errors: int) -> None: ...
 
     def finish(self, label: str) -> None: ...
+
+
+class _JournalWriter:
+    """Writes answers to the journal on a thread of its own, in batches.
+
+    The backend's event loop only queues an answer; the writer commits what has queued
+    every quarter second (or every few hundred answers) and only then counts it as done.
+    A write that fails is raised again when the writer is closed.
+    """
+
+    def __init__(
+        self,
+        journal: Journal | None,
+        progress: ProgressSink | None,
+        label: str,
+        *,
+        done: int,
+    ) -> None:
+        self._journal = journal
+        self._progress = progress
+        self._label = label
+        self._done = done
+        self._errors = 0
+        self._queue: queue.SimpleQueue[JournalEntry | None] = queue.SimpleQueue()
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._loop, name="heldout-journal", daemon=True)
+        self._thread.start()
+
+    def put(self, entry: JournalEntry) -> None:
+        self._queue.put(entry)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if self._failure is not None:
+            raise self._failure
+
+    def _loop(self) -> None:
+        closing = False
+        while not closing:
+            batch: list[JournalEntry] = []
+            deadline = time.monotonic() + _FLUSH_SECONDS
+            while len(batch) < _FLUSH_COUNT:
+                try:
+                    item = self._queue.get(timeout=max(deadline - time.monotonic(), 0.0))
+                except queue.Empty:
+                    break
+                if item is None:
+                    closing = True
+                    break
+                batch.append(item)
+            if not batch or self._failure is not None:
+                continue
+            try:
+                if self._journal is not None:
+                    self._journal.record(batch)
+            except BaseException as exc:  # kept, and raised in the caller's thread
+                self._failure = exc
+                continue
+            self._done += len(batch)
+            self._errors += sum(e.response.error is not None for e in batch)
+            if self._progress is not None:
+                self._progress.update(self._label, done=self._done, errors=self._errors)
 
 
 def is_live(spec: ModelSpec) -> bool:
@@ -101,26 +166,12 @@ def make_calls(
     pending = [k for k in unique if k not in answers]
     if progress is not None:
         progress.start(label, total=len(unique), done=len(answers))
-    buffer: list[JournalEntry] = []
-    state = {"done": len(answers), "errors": 0, "flushed": time.monotonic()}
-
-    def flush() -> None:
-        if buffer and journal is not None:
-            journal.record(buffer)
-        state["done"] += len(buffer) if journal is not None else 0
-        buffer.clear()
-        state["flushed"] = time.monotonic()
-        if progress is not None:
-            progress.update(label, done=int(state["done"]), errors=int(state["errors"]))
+    writer = _JournalWriter(journal, progress, label, done=len(answers))
 
     def on_done(i: int, response: Response) -> None:
         key = pending[i]
         answers[key] = response
-        if response.error is not None:
-            state["errors"] += 1
-        if journal is None:
-            state["done"] += 1
-        buffer.append(
+        writer.put(
             JournalEntry(
                 key=key,
                 model=backend.name,
@@ -129,14 +180,12 @@ def make_calls(
                 response=response,
             )
         )
-        if len(buffer) >= _FLUSH_COUNT or time.monotonic() - state["flushed"] >= _FLUSH_SECONDS:
-            flush()
 
     try:
         if pending:
             backend.run([unique[k] for k in pending], on_done)
     finally:
-        flush()
+        writer.close()
         if progress is not None:
             progress.finish(label)
     missing = [k for k in pending if k not in answers]

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import optimize, special, stats
+from scipy import special
 
 from heldout._errors import MetricError
 from heldout._util._labels import label_text
@@ -131,6 +131,8 @@ def _t_power(effect: float, n: int, alpha: float) -> float:
     df = n - 1
     crit = float(special.stdtrit(df, 1.0 - alpha / 2.0))
     nc = effect * math.sqrt(n)
+    from scipy import stats  # heavy: imported only when a plan needs the noncentral t
+
     return float(stats.nct.sf(crit, df, nc) + stats.nct.cdf(-crit, df, nc))
 
 
@@ -260,6 +262,8 @@ def mde_for_n(
         hi = 2.0 * (za + zb) / math.sqrt(n)
         while _t_power(hi, n, a) < power:
             hi *= 2.0
+        from scipy import optimize
+
         effect = float(optimize.brentq(lambda e: _t_power(e, n, a) - power, 0.0, hi, xtol=1e-12))
         effect *= sd_diff
     what = basis or f"assumed sd of paired differences {sd_diff:g}"
