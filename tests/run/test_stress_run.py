@@ -14,14 +14,14 @@ import yaml
 import heldout
 from heldout.store import Store
 
-RULES = '''
+RULES = """
 def brittle(inputs):
     return ["billing" if "refund" in t else "other" for t in inputs]
 
 
 def sturdy(inputs):
     return ["billing" if "refund" in t.lower() else "other" for t in inputs]
-'''
+"""
 
 
 @pytest.fixture

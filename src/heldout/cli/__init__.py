@@ -2,6 +2,7 @@
 
 # The command modules register themselves on ``app`` when imported.
 import heldout.cli._check
+import heldout.cli._monitor
 import heldout.cli._pii
 import heldout.cli._plan
 import heldout.cli._split

@@ -6,6 +6,7 @@ OpenAI-compatible server, a local Hugging Face model) answer requests through th
 :func:`read_answers` turns the responses into predictions.
 """
 
+from heldout.models._hf import HFBackend, open_hf_backends
 from heldout.models._live import (
     LETTERS,
     Plan,
@@ -43,6 +44,7 @@ __all__ = [
     "LETTERS",
     "Backend",
     "CallStats",
+    "HFBackend",
     "Message",
     "OnDone",
     "OpenAIBackend",
@@ -59,6 +61,7 @@ __all__ = [
     "continuation",
     "load_function",
     "load_predictions",
+    "open_hf_backends",
     "option_letters",
     "plan_calls",
     "predictions_from_table",

@@ -40,7 +40,7 @@ from heldout.models._protocol import (
     SamplingParams,
     prompt_text,
 )
-from heldout.spec._model import OpenAIModelSpec
+from heldout.spec import OpenAIModelSpec
 
 if TYPE_CHECKING:
     import aiohttp

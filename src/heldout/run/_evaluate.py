@@ -21,8 +21,12 @@ from heldout._util._labels import label_text
 from heldout._util._suggest import did_you_mean
 from heldout._version import __version__
 from heldout.analysis import (
+    CalibrationComparison,
+    CalibrationReport,
     ConfusionMatrix,
     RobustnessRow,
+    calibration,
+    calibration_pair,
     confusion_matrix,
     efficiency_estimates,
     robustness,
@@ -767,7 +771,35 @@ def _run_task(loaded: LoadedSpec, prepared: PreparedTask, config: StatsConfig) -
         live=live,
         clean=_clean(prepared, rows, clusters, candidate, baseline, config),
         robustness=_robustness(prepared, candidate, baseline, config),
+        **_calibration(prepared, candidate, baseline, config),
     )
+
+
+def _calibration(
+    prepared: PreparedTask, candidate: str | None, baseline: str | None, config: StatsConfig
+) -> dict[str, Any]:
+    """Each model's calibration, and the candidate's against the baseline's, for
+    classification with probabilities."""
+    preds = prepared.predictions
+    if prepared.spec.type != "classification" or any(p.proba is None for p in preds.values()):
+        return {}
+    keep = prepared.keep
+    y = encode_labels(prepared.dataset.targets[keep], prepared.labels)
+    labels, positive = prepared.labels, prepared.spec.positive_label
+    reports: dict[str, CalibrationReport] = {}
+    for name, pred in preds.items():
+        assert pred.proba is not None
+        reports[name] = calibration(
+            y, pred.proba[keep], labels=labels, positive_label=positive, config=config
+        )
+    comparison: CalibrationComparison | None = None
+    if candidate is not None and baseline is not None:
+        cand, base = preds[candidate].proba, preds[baseline].proba
+        assert cand is not None and base is not None
+        comparison = calibration_pair(
+            y, cand[keep], base[keep], labels=labels, positive_label=positive, config=config
+        )
+    return {"calibration": reports, "calibration_comparison": comparison}
 
 
 def _robustness(

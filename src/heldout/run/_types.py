@@ -15,7 +15,13 @@ from typing import Any
 import pandas as pd
 
 from heldout._errors import HeldoutError
-from heldout.analysis import ConfusionMatrix, RobustnessRow, SliceResult
+from heldout.analysis import (
+    CalibrationComparison,
+    CalibrationReport,
+    ConfusionMatrix,
+    RobustnessRow,
+    SliceResult,
+)
 from heldout.stats import Difference, Estimate, MinimumDetectableEffect
 
 __all__ = [
@@ -169,6 +175,9 @@ class TaskResult:
         robustness: for a stress set (``dataset.variant_of``), per operation and model the
             paired change of the headline's per-example score and the flip rate; every
             other result is computed on the originals only.
+        calibration: classification with probabilities: ECE, MCE, Brier, log loss and
+            the reliability bins of each model.
+        calibration_comparison: the candidate's calibration against the baseline's.
     """
 
     name: str
@@ -188,6 +197,8 @@ class TaskResult:
     live: Mapping[str, LiveInfo] = field(default_factory=dict)
     clean: CleanSubset | None = None
     robustness: tuple[RobustnessRow, ...] = ()
+    calibration: Mapping[str, CalibrationReport] = field(default_factory=dict)
+    calibration_comparison: CalibrationComparison | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -210,6 +221,12 @@ class TaskResult:
             "live": {m: info.to_dict() for m, info in self.live.items()},
             "clean": None if self.clean is None else self.clean.to_dict(),
             "robustness": [r.to_dict() for r in self.robustness],
+            "calibration": {m: c.to_dict() for m, c in self.calibration.items()},
+            "calibration_comparison": (
+                None
+                if self.calibration_comparison is None
+                else self.calibration_comparison.to_dict()
+            ),
         }
 
 

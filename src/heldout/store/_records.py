@@ -14,7 +14,7 @@ from typing import Any, cast, get_args
 import pandas as pd
 
 from heldout._errors import StoreError
-from heldout.analysis import RobustnessRow
+from heldout.analysis import CalibrationComparison, CalibrationReport, RobustnessRow
 from heldout.run import (
     CleanSubset,
     ConfusionMatrix,
@@ -114,6 +114,7 @@ def _add_task(records: RunRecords, run_id: str, position: int, task: TaskResult)
             "live": {model: info.to_dict() for model, info in task.live.items()} or None,
             "clean": None if task.clean is None else task.clean.to_dict(),
             "robustness": [r.to_dict() for r in task.robustness] or None,
+            "analysis": _analysis_document(task),
         }
     )
     estimates = [(m, k, e) for m, by_metric in task.metrics.items() for k, e in by_metric.items()]
@@ -260,6 +261,7 @@ def build_run(
                 live={model: LiveInfo.from_dict(info) for model, info in (task.live or {}).items()},
                 clean=None if task.clean is None else _clean(task.clean),
                 robustness=tuple(RobustnessRow.from_dict(r) for r in task.robustness or ()),
+                **_analysis_fields(task.analysis or {}),
             )
         )
     return Run(
@@ -303,3 +305,26 @@ def _clean(data: Mapping[str, Any]) -> CleanSubset:
         },
         comparisons={name: Difference(**d) for name, d in data["comparisons"].items()},
     )
+
+
+def _analysis_document(task: TaskResult) -> dict[str, Any] | None:
+    """The task's analyses as one JSON document (NULL when it has none)."""
+    document: dict[str, Any] = {}
+    if task.calibration:
+        document["calibration"] = {m: c.to_dict() for m, c in task.calibration.items()}
+    if task.calibration_comparison is not None:
+        document["calibration_comparison"] = task.calibration_comparison.to_dict()
+    return document or None
+
+
+def _analysis_fields(document: Mapping[str, Any]) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    if "calibration" in document:
+        fields["calibration"] = {
+            m: CalibrationReport.from_dict(c) for m, c in document["calibration"].items()
+        }
+    if document.get("calibration_comparison") is not None:
+        fields["calibration_comparison"] = CalibrationComparison.from_dict(
+            document["calibration_comparison"]
+        )
+    return fields

@@ -110,6 +110,7 @@ class TaskRow(Base):
     live: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
     clean: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
     robustness: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
+    analysis: Mapped[Any] = mapped_column(JSONDocument, nullable=True)
 
 
 class EstimateRow(Base):

@@ -1,6 +1,6 @@
 """Per task: how live models answered (calls, failures, samples, latency, cost), the
-metrics on the clean subset when the spec excludes leaked examples, and robustness to
-stress operations.
+metrics on the clean subset when the spec excludes leaked examples, robustness to
+stress operations, and the analyses (calibration...).
 
 Revision ID: 0003
 Revises: 0002
@@ -27,10 +27,12 @@ def upgrade() -> None:
         batch.add_column(sa.Column("live", sa.JSON(), nullable=True))
         batch.add_column(sa.Column("clean", sa.JSON(), nullable=True))
         batch.add_column(sa.Column("robustness", sa.JSON(), nullable=True))
+        batch.add_column(sa.Column("analysis", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("run_tasks") as batch:
+        batch.drop_column("analysis")
         batch.drop_column("robustness")
         batch.drop_column("clean")
         batch.drop_column("live")
