@@ -127,6 +127,18 @@ def test_text_checks_equal_scipy_on_their_features() -> None:
     assert col.text.oov_rate_current == pytest.approx(3 / (sum(len(t.split()) for t in cur)))
 
 
+def test_vocabulary_overlap_and_oov_rates_by_hand() -> None:
+    ref = pa.table({"t": ["A b.", "a, C"]})
+    cur = pa.table({"t": ["a d"]})
+    text = drift(cur, ref).columns[0].text
+    assert text is not None
+    # reference words a .5, b .25, c .25; current a .5, d .5 (new)
+    assert text.vocabulary_overlap == pytest.approx(0.5 / (0.5 + 0.25 + 0.25 + 0.5))
+    assert text.oov_rate_current == 0.5
+    # b and c each live in one reference text only: unseen by the other text
+    assert text.oov_rate_reference == 0.5
+
+
 def test_psi_by_hand_and_its_bands() -> None:
     cur, ref = np.array(["a"] * 6 + ["b"] * 4), np.array(["a"] * 4 + ["b"] * 6)
     by_hand = (0.6 - 0.4) * math.log(0.6 / 0.4) + (0.4 - 0.6) * math.log(0.4 / 0.6)

@@ -621,7 +621,7 @@ def _decide(raw: _Raw, p_adjusted: float, *, alpha: float, correction: str) -> D
         drift = bool(p_adjusted < alpha)
         how = "uncorrected" if correction == "none" else correction
         name = _TEST_NAMES[raw.test]
-        reason = f"{name} p = {p_adjusted:.3g} ({how}) {'<' if drift else '≥'} {alpha:g}"
+        reason = f"{name} p {'<' if drift else '≥'} {alpha:g} ({how})"
     return DriftTest(
         feature=raw.feature,
         test=raw.test,
@@ -671,66 +671,58 @@ def _char_counts(texts: list[str]) -> NDArray[np.float64]:
     return flat.reshape(len(texts), k).astype(np.float64)
 
 
-@dataclass(frozen=True)
-class _Words:
-    codes: NDArray[np.int64]
-    doc: NDArray[np.int64]
-    vocabulary: int
+def _split_words(texts: list[str]) -> tuple[pa.Array, NDArray[np.int64]]:
+    """Every word of the texts, and the position of the text each comes from.
 
-
-def _words(texts: list[str]) -> _Words:
-    """Words: NFKC, lower-cased, split at anything but letters, digits and marks."""
+    Words: NFKC, lower-cased, split at anything but letters, digits and marks.
+    """
     folded = pc.utf8_lower(pc.utf8_normalize(pa.array(texts, type=pa.string()), "NFKC"))
-    words = pc.replace_substring_regex(folded, r"[^\pL\pN\pM]+", " ")
-    lists = pc.utf8_split_whitespace(words)
-    flat = pc.list_flatten(lists)
-    parents = pc.list_parent_indices(lists)
+    lists = pc.utf8_split_whitespace(pc.replace_substring_regex(folded, r"[^\pL\pN\pM]+", " "))
+    flat, parents = pc.list_flatten(lists), pc.list_parent_indices(lists)
     keep = pc.not_equal(flat, "")
-    flat, parents = pc.filter(flat, keep), pc.filter(parents, keep)
-    if len(flat) == 0:
-        none = np.zeros(0, dtype=np.int64)
-        return _Words(none, none, 0)
-    encoded = pc.dictionary_encode(flat)
-    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
-    doc = np.asarray(parents.to_numpy(zero_copy_only=False), dtype=np.int64)
-    return _Words(codes, doc, len(encoded.dictionary))
+    doc = pc.filter(parents, keep).to_numpy(zero_copy_only=False)
+    return pc.filter(flat, keep), np.asarray(doc, dtype=np.int64)
+
+
+def _rates(unseen: NDArray[np.float64], doc: NDArray[np.int64], n: int) -> NDArray[np.float64]:
+    """Per text, the share of its words that are unseen (``nan`` for a text without words)."""
+    tokens = np.bincount(doc, minlength=n).astype(np.float64)
+    oov = np.bincount(doc, weights=unseen, minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(tokens > 0, oov / np.maximum(tokens, 1.0), np.nan)
 
 
 @dataclass(frozen=True)
-class _OOV:
-    current: NDArray[np.float64]  # per text, nan for a text without words
-    reference: NDArray[np.float64]
-    pooled_current: float
-    pooled_reference: float
-    overlap: float
+class _TextReference:
+    """What the reference texts of a column look like, computed once for every window."""
 
+    lengths: NDArray[np.float64]
+    chars: NDArray[np.float64]
+    dictionary: pa.Array  # the distinct reference words
+    shares: NDArray[np.float64]  # each dictionary word's share of the reference words
+    oov: NDArray[np.float64]  # per text, leave one out
+    pooled_oov: float
 
-def _oov(cur: list[str], ref: list[str]) -> _OOV:
-    n_ref, n = len(ref), len(ref) + len(cur)
-    w = _words(ref + cur)
-    in_ref = w.doc < n_ref
-    v = max(w.vocabulary, 1)
-    # in how many reference texts each word occurs
-    pairs = np.sort(w.doc[in_ref] * v + w.codes[in_ref])
-    first = np.r_[True, pairs[1:] != pairs[:-1]] if pairs.size else pairs.astype(bool)
-    df = np.bincount(pairs[first] % v, minlength=v)
-    # a reference word is unseen when its own text is the only one holding it
-    unseen = np.where(in_ref, df[w.codes] == 1, df[w.codes] == 0).astype(np.float64)
-    tokens = np.bincount(w.doc, minlength=n).astype(np.float64)
-    oov = np.bincount(w.doc, weights=unseen, minlength=n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rate = np.where(tokens > 0, oov / np.maximum(tokens, 1.0), np.nan)
-    t_ref, t_cur = tokens[:n_ref].sum(), tokens[n_ref:].sum()
-    p = np.bincount(w.codes[~in_ref], minlength=v) / max(t_cur, 1.0)
-    q = np.bincount(w.codes[in_ref], minlength=v) / max(t_ref, 1.0)
-    high = float(np.maximum(p, q).sum())
-    return _OOV(
-        current=rate[n_ref:],
-        reference=rate[:n_ref],
-        pooled_current=float(oov[n_ref:].sum() / t_cur) if t_cur else float("nan"),
-        pooled_reference=float(oov[:n_ref].sum() / t_ref) if t_ref else float("nan"),
-        overlap=float(np.minimum(p, q).sum() / high) if t_cur and t_ref else float("nan"),
-    )
+    @classmethod
+    def of(cls, texts: list[str]) -> _TextReference:
+        flat, doc = _split_words(texts)
+        encoded = pc.dictionary_encode(flat)
+        codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+        v = max(len(encoded.dictionary), 1)
+        # in how many reference texts each word occurs
+        pairs = np.sort(doc * v + codes)
+        first = np.r_[True, pairs[1:] != pairs[:-1]] if pairs.size else pairs.astype(bool)
+        df = np.bincount(pairs[first] % v, minlength=v)
+        # a word is unseen when its own text is the only one holding it
+        unseen = (df[codes] == 1).astype(np.float64)
+        return cls(
+            lengths=np.array([len(t) for t in texts], dtype=np.float64),
+            chars=_char_counts(texts),
+            dictionary=encoded.dictionary,
+            shares=np.bincount(codes, minlength=v) / max(codes.size, 1),
+            oov=_rates(unseen, doc, len(texts)),
+            pooled_oov=float(unseen.mean()) if unseen.size else math.nan,
+        )
 
 
 def _shares(counts: NDArray[np.float64]) -> dict[str, float]:
@@ -743,41 +735,53 @@ def _shares(counts: NDArray[np.float64]) -> dict[str, float]:
 
 def _text_tests(
     cur: list[str],
-    ref: list[str],
+    ref: _TextReference,
     *,
     small: int,
     thresholds: Mapping[str, float],
     permutations: int,
     rng: np.random.Generator,
 ) -> tuple[list[_Raw], TextProfile]:
-    len_c = np.array([len(t) for t in cur], dtype=np.float64)
-    len_r = np.array([len(t) for t in ref], dtype=np.float64)
-    raws = [_numeric_test("length", len_c, len_r, small=small, threshold=thresholds["length"])]
-    oov = _oov(cur, ref)
-    oc, orr = oov.current[np.isfinite(oov.current)], oov.reference[np.isfinite(oov.reference)]
+    lengths = np.array([len(t) for t in cur], dtype=np.float64)
+    raws = [
+        _numeric_test("length", lengths, ref.lengths, small=small, threshold=thresholds["length"])
+    ]
+    flat, doc = _split_words(cur)
+    code = pc.index_in(flat, value_set=ref.dictionary)
+    seen = np.asarray(pc.is_valid(code).to_numpy(zero_copy_only=False), dtype=bool)
+    oov = _rates((~seen).astype(np.float64), doc, len(cur))
+    oc, orr = oov[np.isfinite(oov)], ref.oov[np.isfinite(ref.oov)]
     if oc.size and orr.size:
         raws.append(
             _numeric_test("oov", oc, orr, small=small, threshold=thresholds["oov"], scaled=False)
         )
-    chars_c, chars_r = _char_counts(cur), _char_counts(ref)
-    chars = _characters_test(
-        chars_c,
-        chars_r,
+    chars = _char_counts(cur)
+    tested = _characters_test(
+        chars,
+        ref.chars,
         small=small,
         threshold=thresholds["characters"],
         permutations=permutations,
         rng=rng,
     )
-    if chars is not None:
-        raws.append(chars)
+    if tested is not None:
+        raws.append(tested)
+    overlap = math.nan
+    if seen.size and ref.shares.size:
+        # weighted Jaccard: Σ min / Σ max over all words; words new to the reference add
+        # only to the max
+        codes = np.asarray(pc.drop_null(code).to_numpy(zero_copy_only=False), dtype=np.int64)
+        p = np.bincount(codes, minlength=ref.shares.size) / seen.size
+        new = float((~seen).mean())
+        overlap = float(np.minimum(p, ref.shares).sum() / (np.maximum(p, ref.shares).sum() + new))
     profile = TextProfile(
-        mean_length_current=float(len_c.mean()),
-        mean_length_reference=float(len_r.mean()),
-        vocabulary_overlap=oov.overlap,
-        oov_rate_current=oov.pooled_current,
-        oov_rate_reference=oov.pooled_reference,
-        characters_current=_shares(chars_c.sum(axis=0)),
-        characters_reference=_shares(chars_r.sum(axis=0)),
+        mean_length_current=float(lengths.mean()),
+        mean_length_reference=float(ref.lengths.mean()),
+        vocabulary_overlap=overlap,
+        oov_rate_current=float((~seen).mean()) if seen.size else math.nan,
+        oov_rate_reference=ref.pooled_oov,
+        characters_current=_shares(chars.sum(axis=0)),
+        characters_reference=_shares(ref.chars.sum(axis=0)),
     )
     return raws, profile
 
@@ -794,6 +798,7 @@ class _Plan:
     role: Role
     current: NDArray[Any]
     reference: NDArray[Any]
+    text: _TextReference | None = None
 
 
 def _is_number(t: pa.DataType) -> bool:
@@ -897,7 +902,8 @@ def _plan(current: pa.Table, reference: pa.Table, name: str, role: Role) -> _Pla
     if kind == "categorical":
         return _Plan(name, "categorical", role, _keys(current, name), _keys(reference, name))
     cur, ref = column_values(current, name), column_values(reference, name)
-    return _Plan(name, "text", role, cur, ref)
+    texts = [as_text(v) for v in ref if v is not None]
+    return _Plan(name, "text", role, cur, ref, _TextReference.of(texts) if texts else None)
 
 
 def _present(plan: _Plan, values: NDArray[Any]) -> tuple[NDArray[Any], int]:
@@ -958,9 +964,10 @@ def _compare(
             ]
         else:
             rng = np.random.default_rng([opts.seed, zlib.crc32(plan.name.encode()), window])
+            assert plan.text is not None  # the reference has values
             raws, profile = _text_tests(
                 [as_text(v) for v in cur],
-                [as_text(v) for v in ref],
+                plan.text,
                 small=opts.small,
                 thresholds={f: opts.threshold(plan.name, f) for f in _TEXT_FEATURES},
                 permutations=opts.permutations,

@@ -27,6 +27,7 @@ __all__ = ["monitor", "parse_thresholds"]
 _CORRECTIONS = ("holm", "bonferroni", "fdr_bh", "none")
 _BAND_STYLE = {"none": "", "moderate": "yellow", "major": "bold red"}
 _SHOW_WINDOW_COLUMNS = 4
+_TESTS = {"ks": "KS", "wasserstein": "Wasserstein", "jensen-shannon": "Jensen–Shannon"}
 
 
 def parse_thresholds(values: list[str]) -> dict[str, float]:
@@ -82,7 +83,9 @@ def monitor(
     small: Annotated[
         int,
         typer.Option(
-            "--small", min=1, help="Fewer values than this on both sides: tests, not distances"
+            "--small",
+            min=1,
+            help="Fewer values than this on the smaller side: tests, not distances",
         ),
     ] = 1000,
     alpha: Annotated[
@@ -159,8 +162,9 @@ def _print(console: Console, current: Path, reference: Path, report: DriftReport
         Text.assemble(
             ("monitor: ", "bold"),
             f"{current} ({report.n_current:,} rows) against {reference} "
-            f"({report.n_reference:,} rows); under {s['small']:,} values a side: tests at "
-            f"alpha {s['alpha']:g} ({s['correction']}), else distances against thresholds",
+            f"({report.n_reference:,} rows); under {s['small']:,} values on the smaller side: "
+            f"tests at alpha {s['alpha']:g} ({s['correction']}), else distances against "
+            "thresholds",
         ),
         soft_wrap=True,
     )
@@ -171,7 +175,6 @@ def _print(console: Console, current: Path, reference: Path, report: DriftReport
         ("test", "left"),
         ("statistic", "right"),
         ("p (corr.)", "right"),
-        ("distance", "right"),
         ("PSI", "right"),
         ("drift", "left"),
         ("why", "left"),
@@ -184,17 +187,16 @@ def _print(console: Console, current: Path, reference: Path, report: DriftReport
             table.add_row(
                 _column_label(c) if i == 0 else "",
                 kind,
-                t.test,
+                _TESTS.get(t.test, t.test),
                 f"{t.statistic:.4g}",
                 "—" if t.large else fmt_p(t.p_adjusted),
-                f"{t.distance:.3g}" + (f" (> {t.threshold:.3g})" if t.large else ""),
                 Text(f"{t.psi:.3f} {t.psi_band}", style=_BAND_STYLE[t.psi_band]),
                 Text("yes", style="bold red") if t.drift else Text("no", style="green"),
                 t.reason,
             )
     console.print(table)
     if report.skipped:
-        shown = "; ".join(f"{s.name} ({s.reason})" for s in report.skipped)
+        shown = "; ".join(f"{s.name}: {s.reason}" for s in report.skipped)
         console.print(Text.assemble(("skipped: ", "bold"), shown), soft_wrap=True)
     if report.windows:
         _print_windows(console, report)
@@ -226,7 +228,8 @@ def _print_windows(console: Console, report: DriftReport) -> None:
                 else f"{m.value:.3f}"
             )
         names = list(w.drifted)
-        more = f" … (+{len(names) - _SHOW_WINDOW_COLUMNS})" if len(names) > 4 else ""
+        hidden = len(names) - _SHOW_WINDOW_COLUMNS
+        more = f" … (+{hidden})" if hidden > 0 else ""
         cells.append(", ".join(names[:_SHOW_WINDOW_COLUMNS]) + more or "none")
         table.add_row(*cells)
     console.print(table)

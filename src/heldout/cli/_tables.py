@@ -158,6 +158,8 @@ def _summary(task: TaskResult) -> Text:
     for model, count in task.dropped.items():
         why = "had no prediction" if model not in task.live else "had no usable answer"
         out.append(f"{model}: {count:,} examples {why} and were left out.\n", style="yellow")
+    out.append(_calibration_line(task))
+    out.append(_fairness_lines(task))
     for model, info in task.live.items():
         if info.failed_examples:
             out.append(
@@ -170,6 +172,56 @@ def _summary(task: TaskResult) -> Text:
                 f"{model}: {info.samples} samples per example; {info.within_share:.0%} of the "
                 f"{task.headline} variance lies within examples.\n"
             )
+    return out
+
+
+def _calibration_line(task: TaskResult) -> Text:
+    """ECE of the candidate and the baseline, and whether fine-tuning changed it."""
+    out = Text()
+    comparison = task.calibration_comparison
+    if comparison is None:
+        return out
+    cand, base = comparison.candidate.ece, comparison.baseline.ece
+    d = comparison.ece
+    style = {"worse calibrated": "red", "better calibrated": "green"}.get(comparison.verdict, "")
+    out.append(
+        f"calibration (ECE, {comparison.candidate.bins} "
+        f"{'equal-mass' if comparison.candidate.strategy == 'quantile' else 'equal-width'} bins): "
+        f"{task.candidate} {cand.value:.3f} [{cand.ci_low:.3f}, {cand.ci_high:.3f}] vs "
+        f"{task.baseline} {base.value:.3f} [{base.ci_low:.3f}, {base.ci_high:.3f}]: "
+    )
+    out.append(comparison.verdict, style=style)
+    out.append(f" (Δ {d.delta:+.3f} [{d.ci_low:+.3f}, {d.ci_high:+.3f}]).\n")
+    return out
+
+
+def _fairness_lines(task: TaskResult) -> Text:
+    """The fairness gaps the candidate widened or narrowed significantly, per slice column."""
+    out = Text()
+    if not task.fairness_comparison:
+        return out
+    changed = [
+        (column, c)
+        for column, comparison in task.fairness_comparison.items()
+        for c in comparison.changes
+        if c.change.verdict in ("better", "worse")
+    ]
+    for column, c in changed:
+        label = "" if c.label is None else f" ({c.label})"
+        verdict = "closer to parity" if c.change.verdict == "better" else "further from parity"
+        out.append(
+            f"fairness by {column}: {c.metric.replace('_', ' ')}{label} {c.baseline.value:.3f} → "
+            f"{c.candidate.value:.3f}, Δ {c.change.delta:+.3f} "
+            f"[{c.change.ci_low:+.3f}, {c.change.ci_high:+.3f}]: ",
+        )
+        out.append(verdict, style="green" if c.change.verdict == "better" else "red")
+        out.append(f" (p adj. {fmt_p(c.change.p_adjusted)}).\n")
+    if not changed:
+        columns = ", ".join(task.fairness_comparison)
+        out.append(
+            f"fairness by {columns}: no parity or equalized-odds gap changed significantly.\n",
+            style="dim",
+        )
     return out
 
 

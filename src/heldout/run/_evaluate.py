@@ -24,12 +24,18 @@ from heldout.analysis import (
     CalibrationComparison,
     CalibrationReport,
     ConfusionMatrix,
+    FairnessComparison,
+    FairnessReport,
     RobustnessRow,
+    ScoreGapReport,
     calibration,
     calibration_pair,
     confusion_matrix,
     efficiency_estimates,
+    fairness,
+    fairness_pair,
     robustness,
+    score_gap,
     slice_results,
 )
 from heldout.data import (
@@ -772,7 +778,68 @@ def _run_task(loaded: LoadedSpec, prepared: PreparedTask, config: StatsConfig) -
         clean=_clean(prepared, rows, clusters, candidate, baseline, config),
         robustness=_robustness(prepared, candidate, baseline, config),
         **_calibration(prepared, candidate, baseline, config),
+        **_fairness(prepared, rows, candidate, baseline, config, loaded.spec.stats.min_slice_size),
     )
+
+
+def _fairness(
+    prepared: PreparedTask,
+    rows: Mapping[str, ScoreRows],
+    candidate: str | None,
+    baseline: str | None,
+    config: StatsConfig,
+    min_size: int,
+) -> dict[str, Any]:
+    """Gaps between the groups of every slice column, per model, and the candidate's change."""
+    slices = prepared.dataset.slices
+    if not slices:
+        return {}
+    keep = prepared.keep
+    task = prepared.spec
+    reports: dict[str, dict[str, FairnessReport | ScoreGapReport]] = {}
+    comparisons: dict[str, FairnessComparison] = {}
+    for column, values in slices.items():
+        groups = values[keep]
+        if len(set(groups)) < 2:
+            continue
+        by_model: dict[str, FairnessReport | ScoreGapReport] = {}
+        if task.type == "classification":
+            y = encode_labels(prepared.dataset.targets[keep], prepared.labels)
+            codes = {
+                name: encode_labels(p.values[keep], prepared.labels)
+                for name, p in prepared.predictions.items()
+            }
+            for name, predicted in codes.items():
+                by_model[name] = fairness(
+                    y,
+                    predicted,
+                    groups,
+                    labels=prepared.labels,
+                    positive_label=task.positive_label,
+                    config=config,
+                    min_group_size=min_size,
+                )
+            if candidate is not None and baseline is not None:
+                comparisons[column] = fairness_pair(
+                    y,
+                    codes[candidate],
+                    codes[baseline],
+                    groups,
+                    labels=prepared.labels,
+                    positive_label=task.positive_label,
+                    config=config,
+                )
+        else:
+            first = next(iter(rows.values()))
+            score = _headline_column(first, prepared.headline)
+            if score is None:
+                continue
+            for name, r in rows.items():
+                by_model[name] = score_gap(
+                    r.per_example[score], groups, config=config, min_group_size=min_size
+                )
+        reports[column] = by_model
+    return {"fairness": reports, "fairness_comparison": comparisons}
 
 
 def _calibration(

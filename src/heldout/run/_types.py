@@ -19,7 +19,10 @@ from heldout.analysis import (
     CalibrationComparison,
     CalibrationReport,
     ConfusionMatrix,
+    FairnessComparison,
+    FairnessReport,
     RobustnessRow,
+    ScoreGapReport,
     SliceResult,
 )
 from heldout.stats import Difference, Estimate, MinimumDetectableEffect
@@ -178,6 +181,11 @@ class TaskResult:
         calibration: classification with probabilities: ECE, MCE, Brier, log loss and
             the reliability bins of each model.
         calibration_comparison: the candidate's calibration against the baseline's.
+        fairness: per slice column and model, classification: selection rate, TPR and
+            FPR per group with the parity and equalized-odds gaps; other tasks: the gap in
+            the headline's per-example score between groups.
+        fairness_comparison: per slice column, the candidate's gaps against the
+            baseline's (classification).
     """
 
     name: str
@@ -199,6 +207,10 @@ class TaskResult:
     robustness: tuple[RobustnessRow, ...] = ()
     calibration: Mapping[str, CalibrationReport] = field(default_factory=dict)
     calibration_comparison: CalibrationComparison | None = None
+    fairness: Mapping[str, Mapping[str, FairnessReport | ScoreGapReport]] = field(
+        default_factory=dict
+    )
+    fairness_comparison: Mapping[str, FairnessComparison] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -227,6 +239,13 @@ class TaskResult:
                 if self.calibration_comparison is None
                 else self.calibration_comparison.to_dict()
             ),
+            "fairness": {
+                column: {m: r.to_dict() for m, r in by_model.items()}
+                for column, by_model in self.fairness.items()
+            },
+            "fairness_comparison": {
+                column: c.to_dict() for column, c in self.fairness_comparison.items()
+            },
         }
 
 

@@ -14,7 +14,14 @@ from typing import Any, cast, get_args
 import pandas as pd
 
 from heldout._errors import StoreError
-from heldout.analysis import CalibrationComparison, CalibrationReport, RobustnessRow
+from heldout.analysis import (
+    CalibrationComparison,
+    CalibrationReport,
+    FairnessComparison,
+    FairnessReport,
+    RobustnessRow,
+    ScoreGapReport,
+)
 from heldout.run import (
     CleanSubset,
     ConfusionMatrix,
@@ -314,6 +321,19 @@ def _analysis_document(task: TaskResult) -> dict[str, Any] | None:
         document["calibration"] = {m: c.to_dict() for m, c in task.calibration.items()}
     if task.calibration_comparison is not None:
         document["calibration_comparison"] = task.calibration_comparison.to_dict()
+    if task.fairness:
+        document["fairness"] = {
+            column: {
+                m: {"kind": "scores" if isinstance(r, ScoreGapReport) else "classification"}
+                | r.to_dict()
+                for m, r in by_model.items()
+            }
+            for column, by_model in task.fairness.items()
+        }
+    if task.fairness_comparison:
+        document["fairness_comparison"] = {
+            column: c.to_dict() for column, c in task.fairness_comparison.items()
+        }
     return document or None
 
 
@@ -327,4 +347,21 @@ def _analysis_fields(document: Mapping[str, Any]) -> dict[str, Any]:
         fields["calibration_comparison"] = CalibrationComparison.from_dict(
             document["calibration_comparison"]
         )
+    if "fairness" in document:
+        fields["fairness"] = {
+            column: {m: _fairness_report(r) for m, r in by_model.items()}
+            for column, by_model in document["fairness"].items()
+        }
+    if "fairness_comparison" in document:
+        fields["fairness_comparison"] = {
+            column: FairnessComparison.from_dict(c)
+            for column, c in document["fairness_comparison"].items()
+        }
     return fields
+
+
+def _fairness_report(data: Mapping[str, Any]) -> FairnessReport | ScoreGapReport:
+    body = {k: v for k, v in data.items() if k != "kind"}
+    if data.get("kind") == "scores":
+        return ScoreGapReport.from_dict(body)
+    return FairnessReport.from_dict(body)
