@@ -71,8 +71,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
-from scipy import special, stats
-from scipy.spatial.distance import jensenshannon
+from scipy import special
 
 from heldout._errors import DataError, HeldoutError
 from heldout._util._labels import label_text
@@ -491,11 +490,11 @@ def _numeric_test(
 ) -> _Raw:
     large = min(cur.size, ref.size) >= small
     scale, name = _scale(ref) if scaled else (1.0, "wasserstein")
-    distance = float(stats.wasserstein_distance(cur, ref)) / scale
+    distance = float(_scipy_stats().wasserstein_distance(cur, ref)) / scale
     if large:
         statistic, p = distance, float("nan")
     else:
-        res = stats.ks_2samp(cur, ref)
+        res = _scipy_stats().ks_2samp(cur, ref)
         statistic, p = float(res.statistic), float(res.pvalue)
     return _Raw(
         feature,
@@ -517,7 +516,7 @@ def _noise_floor(k: int, n_cur: float, n_ref: float) -> float:
     """The JS distance (base 2) sampling alone exceeds with probability 0.001."""
     if k < 2 or n_cur <= 0 or n_ref <= 0:
         return 0.0
-    chi = float(stats.chi2.ppf(_NOISE_QUANTILE, k - 1))
+    chi = float(_scipy_stats().chi2.ppf(_NOISE_QUANTILE, k - 1))
     return math.sqrt(chi * (1.0 / n_cur + 1.0 / n_ref) / (8.0 * math.log(2.0)))
 
 
@@ -527,14 +526,14 @@ def _categorical_test(
     large = min(cur.size, ref.size) >= small
     c, r = _category_counts(cur, ref)
     k = c.size
-    distance = float(jensenshannon(c / c.sum(), r / r.sum(), base=2)) if k > 1 else 0.0
+    distance = float(_jensenshannon()(c / c.sum(), r / r.sum(), base=2)) if k > 1 else 0.0
     floor = _noise_floor(k, c.sum(), r.sum()) if large else math.nan
     if large:
         statistic, p = distance, float("nan")
     elif k < 2:
         statistic, p = 0.0, 1.0
     else:
-        res = stats.chi2_contingency(np.vstack([r, c]), correction=False)
+        res = _scipy_stats().chi2_contingency(np.vstack([r, c]), correction=False)
         statistic, p = float(res.statistic), float(res.pvalue)
     return _Raw(
         "values",
@@ -575,7 +574,7 @@ def _characters_test(
     if c.sum() == 0 or r.sum() == 0:
         return None
     large = min(n_cur, n_ref) >= small
-    distance = float(jensenshannon(c / c.sum(), r / r.sum(), base=2))
+    distance = float(_jensenshannon()(c / c.sum(), r / r.sum(), base=2))
     floor = _noise_floor(int(np.count_nonzero(c + r)), n_cur, n_ref) if large else math.nan
     p = float("nan")
     if not large:
@@ -1325,3 +1324,16 @@ def drift(
         metric=metric,
         trend=trend,
     )
+
+
+def _scipy_stats() -> Any:
+    """scipy.stats, imported when a drift test first needs it (it costs a second at start)."""
+    from scipy import stats
+
+    return stats
+
+
+def _jensenshannon() -> Any:
+    from scipy.spatial.distance import jensenshannon
+
+    return jensenshannon

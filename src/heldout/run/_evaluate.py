@@ -6,6 +6,7 @@ import getpass
 import socket
 import subprocess
 import uuid
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -89,6 +90,7 @@ from heldout.spec import (
     spec_from_mapping,
 )
 from heldout.stats import (
+    HeldoutStatsWarning,
     StatsConfig,
     adjust_pvalues,
     compare_all,
@@ -790,10 +792,28 @@ def _fairness(
     config: StatsConfig,
     min_size: int,
 ) -> dict[str, Any]:
-    """Gaps between the groups of every slice column, per model, and the candidate's change."""
+    """Gaps between the groups of every slice column, per model, and the candidate's change.
+
+    A group with no positives (or no negatives) has no TPR (or FPR); the report records it
+    as undefined, so the warning that would say so is not repeated for every slice here.
+    """
     slices = prepared.dataset.slices
     if not slices:
         return {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", HeldoutStatsWarning)
+        return _fairness_reports(prepared, rows, candidate, baseline, config, min_size)
+
+
+def _fairness_reports(
+    prepared: PreparedTask,
+    rows: Mapping[str, ScoreRows],
+    candidate: str | None,
+    baseline: str | None,
+    config: StatsConfig,
+    min_size: int,
+) -> dict[str, Any]:
+    slices = prepared.dataset.slices
     keep = prepared.keep
     task = prepared.spec
     reports: dict[str, dict[str, FairnessReport | ScoreGapReport]] = {}
