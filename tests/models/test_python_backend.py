@@ -134,3 +134,17 @@ def test_spec_rejects_a_malformed_function_reference(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match=r'unknown key "batchsize" \(did you mean "batch_size"\?\)'):
         spec_from_mapping(data, root=tmp_path)
     assert json.dumps(data)  # the mapping itself is untouched
+
+
+def test_each_spec_imports_the_module_beside_it(tmp_path: Path) -> None:
+    from heldout.models import load_function
+
+    for folder, answer in (("one", "billing"), ("two", "other")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "samename.py").write_text(
+            f"def predict(inputs):\n    return [{answer!r} for _ in inputs]\n"
+        )
+    first = load_function("samename:predict", root=tmp_path / "one")
+    second = load_function("samename:predict", root=tmp_path / "two")
+    assert first(["x"]) == ["billing"]
+    assert second(["x"]) == ["other"]

@@ -104,6 +104,7 @@ def load_function(
     module_name, _, attribute = reference.partition(":")
     folders = [root] + ([root / extra_path] if extra_path else [])
     with _importable(folders):
+        _forget_if_elsewhere(module_name, folders)
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
@@ -123,6 +124,27 @@ def load_function(
         raise ModelError(f"models.{model}.function: {reference} is not callable")
     fn: Callable[[list[Any]], Any] = target
     return fn
+
+
+def _forget_if_elsewhere(module_name: str, folders: list[Path]) -> None:
+    """Drop a module imported earlier from another folder when the spec's folder has its own.
+
+    Two specs in one process (a notebook, a test session) may each keep a ``rules.py``
+    beside them; each must get its own, not whichever was imported first.
+    """
+    top = module_name.split(".")[0]
+    loaded = sys.modules.get(top)
+    if loaded is None:
+        return
+    here = [f / f"{top}.py" for f in folders] + [f / top / "__init__.py" for f in folders]
+    own = next((c.resolve() for c in here if c.is_file()), None)
+    if own is None:
+        return
+    current = getattr(loaded, "__file__", None)
+    if current is not None and Path(current).resolve() == own:
+        return
+    for name in [m for m in sys.modules if m == top or m.startswith(top + ".")]:
+        del sys.modules[name]
 
 
 @contextmanager
