@@ -115,7 +115,8 @@ class Dataset:
         for i in range(len(self)):
             record = {n: _plain(c[i]) for n, c in zip(names, columns, strict=True)}
             record["id"] = self.ids[i]
-            record["input"] = _plain(self.inputs[i])
+            if self.columns.get("input") is not None or "input" not in record:
+                record["input"] = _plain(self.inputs[i])
             record["target"] = _plain(self.targets[i])
             out.append(record)
         return out

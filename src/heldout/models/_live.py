@@ -233,8 +233,10 @@ def read_answers(
             draws = tuple(per_draw)
     present = np.ones(n, dtype=bool)
     if task.type == "regression":
-        # no "wrong" number exists: an unreadable one leaves the example out
+        # no "wrong" number exists: an unreadable one (in any draw) leaves the example out
         present &= valid
+        for _, draw_valid in draws or ():
+            present &= draw_valid
     if on_error == "drop":
         present &= ~failed
     valid = valid & ~failed

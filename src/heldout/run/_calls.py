@@ -28,6 +28,8 @@ __all__ = ["ProgressSink", "is_live", "make_calls", "open_backends"]
 #: Answers are written to the journal at least this often (seconds) and this many at once.
 _FLUSH_SECONDS = 0.25
 _FLUSH_COUNT = 256
+#: Failed journal writes in a row before the run stops making calls.
+_WRITE_ATTEMPTS = 3
 
 
 class ProgressSink(Protocol):
@@ -67,6 +69,9 @@ class _JournalWriter:
         self._thread.start()
 
     def put(self, entry: JournalEntry) -> None:
+        if self._failure is not None:
+            # the journal cannot be written: stop making calls whose answers would be lost
+            raise self._failure
         self._queue.put(entry)
 
     def close(self) -> None:
@@ -77,10 +82,12 @@ class _JournalWriter:
 
     def _loop(self) -> None:
         closing = False
-        while not closing:
-            batch: list[JournalEntry] = []
+        unwritten: list[JournalEntry] = []
+        failures = 0
+        while True:
+            batch = unwritten
             deadline = time.monotonic() + _FLUSH_SECONDS
-            while len(batch) < _FLUSH_COUNT:
+            while not closing and len(batch) < _FLUSH_COUNT:
                 try:
                     item = self._queue.get(timeout=max(deadline - time.monotonic(), 0.0))
                 except queue.Empty:
@@ -89,18 +96,35 @@ class _JournalWriter:
                     closing = True
                     break
                 batch.append(item)
-            if not batch or self._failure is not None:
-                continue
-            try:
-                if self._journal is not None:
-                    self._journal.record(batch)
-            except BaseException as exc:  # kept, and raised in the caller's thread
-                self._failure = exc
-                continue
-            self._done += len(batch)
-            self._errors += sum(e.response.error is not None for e in batch)
-            if self._progress is not None:
-                self._progress.update(self._label, done=self._done, errors=self._errors)
+            if batch:
+                try:
+                    if self._journal is not None:
+                        self._journal.record(batch)
+                except Exception as exc:
+                    # kept and tried again with the next batch; after a few failures in a
+                    # row the caller stops making calls and sees the error
+                    failures += 1
+                    unwritten = batch
+                    if failures >= _WRITE_ATTEMPTS or closing:
+                        self._failure = exc
+                        return
+                    time.sleep(_FLUSH_SECONDS * failures)
+                    continue
+                failures = 0
+                unwritten = []
+                self._done += len(batch)
+                self._errors += sum(e.response.error is not None for e in batch)
+                self._report()
+            if closing:
+                return
+
+    def _report(self) -> None:
+        if self._progress is None:
+            return
+        try:
+            self._progress.update(self._label, done=self._done, errors=self._errors)
+        except Exception:  # progress is for show: it never costs an answer
+            self._progress = None
 
 
 def is_live(spec: ModelSpec) -> bool:

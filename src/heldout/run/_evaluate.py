@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from heldout._errors import DataError, MetricError, SpecError
+from heldout._errors import DataError, MetricError, ModelError, SpecError
 from heldout._util._labels import label_text
 from heldout._util._suggest import did_you_mean
 from heldout._version import __version__
@@ -202,6 +202,8 @@ def evaluate(
                 _call_live(loaded, t, backends, journal, fresh=fresh, progress=progress)
                 for t in tasks
             ]
+        config = _stats_config(loaded)
+        results = tuple(_run_task(loaded, t, config) for t in tasks)
     except BaseException:
         if opened is not None:
             opened.close()
@@ -209,8 +211,6 @@ def evaluate(
     finally:
         for backend in backends.values():
             backend.close()
-    config = _stats_config(loaded)
-    results = tuple(_run_task(loaded, t, config) for t in tasks)
     run = Run(
         id=uuid.uuid4().hex[:12],
         name=loaded.spec.name,
@@ -304,7 +304,10 @@ def prepare(
     """
     kind = _KIND[task.type]
     ds_spec = task.dataset
-    input_col = ds_spec.input if "input" in ds_spec.model_fields_set else None
+    # models that read inputs (live models, Python functions) need the input column even
+    # when the spec leaves it at its default; prediction files need none
+    reads_inputs = any(not isinstance(m, PredictionsModelSpec) for m in loaded.spec.models.values())
+    input_col = ds_spec.input if reads_inputs or "input" in ds_spec.model_fields_set else None
     dataset = load_dataset(
         loaded.resolve(ds_spec.path),
         id=ds_spec.id,
@@ -393,6 +396,12 @@ def _keep(
     for name, pred in predictions.items():
         if _drops(loaded.spec.models[name]):
             keep &= pred.present
+        if not pred.present.any() and pred.errors is not None:
+            first = next(e for e in pred.errors if e is not None)
+            raise ModelError(
+                f'models.{name}: every call failed on task "{task.name}" ({first}). Check that '
+                "the server is up and the model name and base_url are right; rerun to retry"
+            )
     if not keep.any():
         raise DataError(
             f'task "{task.name}": no example has a prediction from every model (missing: drop left nothing). '
@@ -463,11 +472,12 @@ def _plans(
     backends: Mapping[str, Backend],
 ) -> dict[str, Plan]:
     live = {n: m for n, m in loaded.spec.models.items() if is_live(m)}
-    if not live:
+    if not live or not backends:
+        # checking a spec (heldout validate) opens no model: the templates are still
+        # rendered, so a bad one fails here
+        if live:
+            task_prompts(loaded, task, index, dataset, choices, chat=True, text=True)
         return {}
-    missing = [n for n in live if n not in backends]
-    if missing:
-        raise SpecError(f"models {', '.join(missing)} are live models and need open backends")
     modes = {n: task_mode(task, n, backends[n].supports) for n in live}
     prompts = task_prompts(
         loaded,

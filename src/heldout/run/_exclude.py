@@ -102,7 +102,7 @@ def _leaked(loaded: LoadedSpec, task: TaskSpec, index: int, dataset: Dataset) ->
 
 def _read_ids(path: Path, *, where: str) -> set[str]:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise SpecError(
             f"{where}: exclude: cannot read {path} ({exc.strerror or exc}). Check the path "

@@ -79,9 +79,10 @@ def task_prompts(
     spec = task.prompt
     if task.type == "multiple_choice" and task.method == "generate":
         update: dict[str, Any] = {}
-        if "template" not in spec.model_fields_set:
+        # compared by value: a spec read back from the store marks every field as set
+        if spec.template == PromptSpec().template:
             update["template"] = default_choice_template()
-        if "answer" not in spec.model_fields_set:
+        if spec.answer == PromptSpec().answer:
             update["answer"] = "{{ letter }}"
         spec = spec.model_copy(update=update)
     records = _records(dataset, choices)

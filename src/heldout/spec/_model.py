@@ -227,7 +227,7 @@ class TrainSpec(_Strict):
     path: str = Field(min_length=1)
     id: str | None = None
     input: str | None = None
-    ngram: int | Literal["auto"] = 13
+    ngram: Annotated[int, Field(ge=1, le=64)] | Literal["auto"] = 13
     near: float = Field(default=0.8, gt=0.0, le=1.0)
 
 

@@ -119,7 +119,17 @@ def create_store_engine(store_url: StoreURL) -> Engine:
                 '(Store.open("sqlite:////abs/path/heldout.db"))'
             ) from error
     try:
-        engine = create_engine(store_url.url)
+        if store_url.is_sqlite and path is None:
+            # one in-memory database, shared by the journal's writer thread
+            from sqlalchemy.pool import StaticPool
+
+            engine = create_engine(
+                store_url.url,
+                poolclass=StaticPool,
+                connect_args={"check_same_thread": False},
+            )
+        else:
+            engine = create_engine(store_url.url)
     except ImportError as error:
         driver = store_url.url.get_driver_name()
         hint = _POSTGRES_HINT if driver == "psycopg" else f"install the {driver!r} driver"
