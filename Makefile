@@ -2,6 +2,7 @@
 # make test  — install, then run every check (lint, types, tests)
 # make bench — the scoring benchmark (1,000,000 predictions; 20,000 texts)
 # make bench-endpoint — heldout, lm-evaluation-harness and inspect-ai against one local server
+# make bench-local — heldout and lm-evaluation-harness on one local 23M-parameter GPT-2 (CPU)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -9,7 +10,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 HF_STAMP := $(VENV)/.installed-hf
 
-.PHONY: install demo test lint typecheck unit bench bench-endpoint clean
+.PHONY: install demo test lint typecheck unit bench bench-endpoint bench-local clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +47,10 @@ bench: install
 bench-endpoint: install
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python benchmarks/bench_endpoint.py
+
+bench-local: install
+	$(BIN)/python -m pip install --quiet "torch==2.13.0" -e ".[dev,hf,bench]"
+	$(BIN)/python benchmarks/bench_local.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo
