@@ -659,7 +659,12 @@ def test_missing_libraries_are_a_model_error_with_an_install_hint(
     with pytest.raises(
         ModelError, match=r'needs torch, transformers and peft: pip install "heldout\[hf\]"'
     ):
-        open_hf_backends({"m": _spec(hf_models.gpt2)}, root=hf_models.gpt2.parent)
+        open_hf_backends(
+            {"m": _spec(hf_models.gpt2, adapter=str(hf_models.lora))}, root=hf_models.gpt2.parent
+        )
+    # a model without an adapter does not need peft at all
+    backends = open_hf_backends({"m": _spec(hf_models.gpt2)}, root=hf_models.gpt2.parent)
+    backends["m"].close()
 
 
 def test_importing_the_backend_does_not_import_torch() -> None:

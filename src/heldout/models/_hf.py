@@ -142,7 +142,7 @@ def open_hf_backends(specs: Mapping[str, HFModelSpec], *, root: Path) -> dict[st
     """
     if not specs:
         return {}
-    _import_hf(list(specs))
+    _import_hf(list(specs), adapters=any(spec.adapter for spec in specs.values()))
     plans = {name: _plan(name, spec, root=root) for name, spec in specs.items()}
     shared: dict[tuple[Path, Kind, str, str], _Loaded] = {}
     backends: dict[str, Backend] = {}
@@ -157,11 +157,15 @@ def open_hf_backends(specs: Mapping[str, HFModelSpec], *, root: Path) -> dict[st
     return backends
 
 
-def _import_hf(names: list[str]) -> None:
+def _import_hf(names: list[str], *, adapters: bool) -> None:
+    """Fail early, with the install hint, when a library is missing; peft (seconds to
+    import) only when some model has an adapter."""
     try:
-        import peft  # noqa: F401
         import torch  # noqa: F401
         import transformers  # noqa: F401
+
+        if adapters:
+            import peft  # noqa: F401
     except ImportError as exc:
         raise ModelError(
             f"models.{names[0]}: backend hf (no module {exc.name!r}) {_INSTALL_HINT}"
