@@ -174,3 +174,9 @@ def test_multiple_choice_prompts_survive_a_spec_round_trip(tmp_path: Path) -> No
         heldout.evaluate(run.spec, fresh=True)
         again = server.received[-1].body["messages"][-1]["content"]
     assert "A. red" in first and again == first
+
+
+def test_a_verbalizer_for_an_unknown_label_is_named(tmp_path: Path) -> None:
+    spec = _write_project(tmp_path, "http://127.0.0.1:9/v1", verbalizers={"biling": "money"})
+    with pytest.raises(heldout.SpecError, match=r'verbalizers name biling.*did you mean "billing"'):
+        heldout.evaluate(spec)

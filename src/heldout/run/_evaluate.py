@@ -328,6 +328,14 @@ def prepare(
         labels = option_letters(choices)
     else:
         labels = _labels(task, dataset) if kind == "label" else ()
+    unknown = sorted(set(task.verbalizers or {}) - set(labels))
+    if unknown:
+        index = loaded.spec.tasks.index(task)
+        raise SpecError(
+            f'{loaded.where_in_task(index, "verbalizers")}: task "{task.name}": verbalizers name '
+            f"{', '.join(unknown)}, which {'is' if len(unknown) == 1 else 'are'} not a label"
+            f"{did_you_mean(unknown[0], labels)} (labels: {', '.join(labels)})"
+        )
     for name, model in loaded.spec.models.items():
         if kind == "number" and _wrong_possible(model):
             raise SpecError(
