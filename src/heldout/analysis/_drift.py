@@ -62,7 +62,7 @@ import warnings
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -79,6 +79,7 @@ from heldout._util._suggest import did_you_mean
 from heldout._version import __version__
 from heldout.data import column_values, detect_format, is_text_column, row_location
 from heldout.data._text_norm import as_text
+from heldout.data._times import EPOCH, time_values
 from heldout.stats import (
     Correction,
     Estimate,
@@ -122,7 +123,6 @@ _MIN_ID_ROWS = 20
 _MAX_WINDOWS = 1000
 _PERMUTATION_CELLS = 2_000_000
 _UNIT_SECONDS = {"s": 1, "m": 60, "min": 60, "h": 3_600, "d": 86_400, "w": 604_800}
-_EPOCH = datetime(1970, 1, 1)
 _CORRECTIONS = ("holm", "bonferroni", "fdr_bh", "none")
 _TEST_NAMES = {"ks": "KS", "chi-square": "chi-square", "permutation": "permutation"}
 _DISTANCE_NAMES = {
@@ -999,72 +999,9 @@ def _where(path: Path | None, row: int) -> str:
         return f"{path}:row {row + 1}"
 
 
-def _micros(value: datetime | date) -> float:
-    """Microseconds since 1970; a time without a zone is taken as UTC."""
-    if not isinstance(value, datetime):
-        value = datetime(value.year, value.month, value.day)
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return float((value - _EPOCH) // timedelta(microseconds=1))
-
-
-def _parse_time(value: Any) -> tuple[float, bool] | None:
-    """``(time, is_datetime)``, or ``None`` when the value is no time."""
-    if isinstance(value, bool | np.bool_) or value is None:
-        return None
-    if isinstance(value, int | float | np.integer | np.floating):
-        return (float(value), False) if math.isfinite(float(value)) else None
-    if isinstance(value, datetime | date):
-        return _micros(value), True
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    try:
-        return _micros(datetime.fromisoformat(text)), True
-    except ValueError:
-        pass
-    try:
-        number = float(text)
-    except ValueError:
-        return None
-    return (number, False) if math.isfinite(number) else None
-
-
 def _times(table: pa.Table, name: str, path: Path | None) -> tuple[NDArray[np.float64], bool]:
     """Times as float64 (microseconds since 1970 for dates), and whether they are dates."""
-    col = table.column(name)
-    t = col.type
-    if pa.types.is_timestamp(t) or pa.types.is_date(t):
-        nulls = np.asarray(pc.is_null(col).to_numpy(zero_copy_only=False), dtype=bool)
-        if nulls.any():
-            row = int(np.flatnonzero(nulls)[0])
-            raise DataError(
-                f'{_where(path, row)}: column "{name}" (--time) is empty on this row. '
-                "Fill in its time or drop the row"
-            )
-        target = pa.timestamp("us", tz="UTC" if pa.types.is_timestamp(t) and t.tz else None)
-        micros = pc.cast(col, target).cast(pa.int64()).to_numpy(zero_copy_only=False)
-        return np.asarray(micros, dtype=np.float64), True
-    out = np.empty(table.num_rows, dtype=np.float64)
-    first: bool | None = None
-    for i, v in enumerate(column_values(table, name)):
-        parsed = _parse_time(v)
-        if parsed is None:
-            shown = "empty" if v is None else f"{as_text(v)!r}"
-            raise DataError(
-                f'{_where(path, i)}: column "{name}" (--time) value {shown} is neither an ISO '
-                "date/datetime nor a number. Write times like 2024-05-01 or "
-                "2024-05-01T12:30:00, or drop the row"
-            )
-        out[i], is_date = parsed
-        if first is None:
-            first = is_date
-        elif is_date != first:
-            raise DataError(
-                f'{_where(path, i)}: column "{name}" (--time) mixes dates and numbers '
-                f"({as_text(v)!r} here). Write every time the same way"
-            )
-    return out, bool(first)
+    return time_values(table, name, locate=lambda row: _where(path, row))
 
 
 def _window_width(window: str | float, *, dates: bool, name: str) -> float:
@@ -1092,7 +1029,7 @@ def _window_width(window: str | float, *, dates: bool, name: str) -> float:
 def _time_label(value: float, *, dates: bool) -> str | float:
     if not dates:
         return int(value) if float(value).is_integer() else value
-    moment = _EPOCH + timedelta(microseconds=round(value))
+    moment = EPOCH + timedelta(microseconds=round(value))
     if moment.time() == datetime.min.time():
         return moment.date().isoformat()
     return moment.isoformat()

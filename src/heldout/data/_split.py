@@ -34,7 +34,7 @@ import secrets
 import shutil
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -61,6 +61,7 @@ from heldout.data._read import (
     row_location,
 )
 from heldout.data._text_norm import as_text, normalize_texts, word_ngrams
+from heldout.data._times import EPOCH, time_values
 
 __all__ = [
     "CrossSplitDuplicate",
@@ -78,7 +79,6 @@ __all__ = [
 SplitMethod = Literal["holdout", "chronological", "k-fold", "time-series"]
 PartName = Literal["train", "validation", "test"]
 _TimeKind = Literal["datetime", "number", "order"]
-_EPOCH = datetime(1970, 1, 1)
 _UNIT_SECONDS = {"s": 1, "m": 60, "min": 60, "h": 3_600, "d": 86_400, "w": 604_800}
 
 
@@ -432,70 +432,9 @@ def _keys(src: _Source, name: str, option: str) -> NDArray[np.object_]:
 
 def _times(src: _Source, name: str) -> tuple[NDArray[np.float64], _TimeKind]:
     """Times as float64: microseconds since 1970 (UTC) for dates, else the numbers."""
-    col = src.column(name, "time")
-    t = col.type
-    nulls = np.asarray(pc.is_null(col, nan_is_null=True).to_numpy(zero_copy_only=False), bool)
-    if nulls.any():
-        row = int(np.flatnonzero(nulls)[0])
-        raise DataError(
-            f'{src.where(row)}: column "{name}" (--time) is empty on this row. '
-            "Fill in its time or drop the row"
-        )
-    if pa.types.is_timestamp(t) or pa.types.is_date(t):
-        target = pa.timestamp("us", tz="UTC" if pa.types.is_timestamp(t) and t.tz else None)
-        micros = pc.cast(col, target).cast(pa.int64()).to_numpy(zero_copy_only=False)
-        return np.asarray(micros, dtype=np.float64), "datetime"
-    if pa.types.is_integer(t) or pa.types.is_floating(t):
-        return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64), "number"
-    out = np.empty(len(col), dtype=np.float64)
-    first_kind: _TimeKind | None = None
-    for i, v in enumerate(column_values(src.table, name)):
-        parsed = _parse_time(v)
-        if parsed is None:
-            raise DataError(
-                f'{src.where(i)}: column "{name}" (--time) value {as_text(v)!r} is neither an '
-                "ISO date/datetime nor a number. Write times like 2024-05-01 or "
-                "2024-05-01T12:30:00"
-            )
-        out[i], kind = parsed
-        if first_kind is None:
-            first_kind = kind
-        elif kind != first_kind:
-            raise DataError(
-                f'{src.where(i)}: column "{name}" (--time) mixes dates and numbers '
-                f"({as_text(v)!r} here). Write every time the same way"
-            )
-    return out, first_kind or "number"
-
-
-def _parse_time(value: Any) -> tuple[float, _TimeKind] | None:
-    if isinstance(value, bool | np.bool_):
-        return None
-    if isinstance(value, int | float | np.integer | np.floating):
-        return (float(value), "number") if math.isfinite(float(value)) else None
-    if isinstance(value, datetime | date):
-        return _micros(value), "datetime"
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    try:
-        return _micros(datetime.fromisoformat(text)), "datetime"
-    except ValueError:
-        pass
-    try:
-        number = float(text)
-    except ValueError:
-        return None
-    return (number, "number") if math.isfinite(number) else None
-
-
-def _micros(value: datetime | date) -> float:
-    """Microseconds since 1970; a time without a zone is taken as UTC."""
-    if not isinstance(value, datetime):
-        value = datetime(value.year, value.month, value.day)
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return float((value - _EPOCH) // timedelta(microseconds=1))
+    src.column(name, "time")  # a missing column is named with did-you-mean
+    times, dates = time_values(src.table, name, locate=src.where)
+    return times, "datetime" if dates else "number"
 
 
 def _time_range(
@@ -514,7 +453,7 @@ def _number(value: float) -> float:
 
 
 def _iso(micros: float, *, dates: bool) -> str:
-    moment = _EPOCH + timedelta(microseconds=int(micros))
+    moment = EPOCH + timedelta(microseconds=int(micros))
     return moment.date().isoformat() if dates else moment.isoformat()
 
 
