@@ -21,8 +21,14 @@ $(STAMP): pyproject.toml
 # the local-model tests need torch, transformers and peft; torch is pinned to the CPU
 # build here (a bare "torch" pulls a multi-GB CUDA build)
 $(HF_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet "torch==2.13.0" -e ".[dev,hf]"
+	$(BIN)/python -m pip install --quiet "torch==2.13.0" -e ".[dev,hf,mlflow]"
 	touch $(HF_STAMP)
+
+# the dashboard's browser tests drive Debian's chromium through playwright
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get install -y --no-install-recommends chromium || \
+	  (apt-get update && apt-get install -y --no-install-recommends chromium)
 
 install: $(STAMP)
 
@@ -36,7 +42,7 @@ lint: install
 typecheck: install $(HF_STAMP)
 	$(BIN)/mypy
 
-unit: install $(HF_STAMP)
+unit: install $(HF_STAMP) $(CHROMIUM)
 	$(BIN)/pytest -n 2 -q
 
 test: lint typecheck unit
