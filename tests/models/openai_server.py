@@ -162,6 +162,8 @@ class OpenAIServer:
         latency: seconds to wait before each answer.
         answer: prompt text to generated text.
         reject_zero_max_tokens: answer ``max_tokens: 0`` with a 400, as llama.cpp does.
+        reasoning: answer a chat request carrying ``max_tokens`` with OpenAI's 400 for
+            reasoning models, which take ``max_completion_tokens`` only.
         prompt_logprobs: return log-probabilities of an echoed prompt.
     """
 
@@ -172,7 +174,9 @@ class OpenAIServer:
         answer: Callable[[str], str] = default_answer,
         reject_zero_max_tokens: bool = False,
         prompt_logprobs: bool = True,
+        reasoning: bool = False,
     ) -> None:
+        self.reasoning = reasoning
         self.latency = latency
         self.answer = answer
         self.reject_zero_max_tokens = reject_zero_max_tokens
@@ -333,7 +337,7 @@ class OpenAIServer:
         """The generated text and finish reason, after ``max_tokens`` and ``stop``."""
         text = self.answer(prompt)
         finish = "stop"
-        max_tokens = body.get("max_tokens", 16)
+        max_tokens = body.get("max_tokens", body.get("max_completion_tokens", 16))
         tokens = tokenize(text)
         if len(tokens) > max_tokens:
             text = "".join(t for t, _ in tokens[:max_tokens])
@@ -348,6 +352,12 @@ class OpenAIServer:
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
             return _error(400, "messages must be a non-empty list")
+        if self.reasoning and "max_tokens" in body:
+            return _error(
+                400,
+                "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                "Use 'max_completion_tokens' instead.",
+            )
         prompt = "\n\n".join(f"{m['role']}: {m['content']}" for m in messages)
         text, finish = self._generated(prompt, body)
         choice: dict[str, Any] = {

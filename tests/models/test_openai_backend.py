@@ -16,7 +16,7 @@ from heldout._errors import ModelError
 from heldout.models._openai import OpenAIBackend, _retry_after
 from heldout.models._protocol import Message, Request, Response, SamplingParams
 from heldout.spec._model import OpenAIModelSpec
-from tests.models.openai_server import Fault, OpenAIServer, default_answer, score
+from tests.models.openai_server import Fault, OpenAIServer, default_answer, score, tokenize
 
 KEY = "sk-test-7f3a9c1e5b2d4f60"
 ENV = "HELDOUT_TEST_OPENAI_KEY"
@@ -244,6 +244,34 @@ def test_rate_limit_waits_at_least_retry_after(server: OpenAIServer) -> None:
     assert response.error is None and response.attempts == 2
     assert elapsed >= 1.0
     assert response.latency_s is not None and response.latency_s < 0.5  # the successful try
+
+
+def test_a_retry_after_past_max_wait_is_an_error_at_once(server: OpenAIServer) -> None:
+    server.fault(Fault.rate_limited(retry_after="3600"))
+    backend = _backend(server.base_url, max_wait=5)
+    start = time.perf_counter()
+    response = _one(backend, Request("generate", "Hi"))
+
+    assert time.perf_counter() - start < 2.0
+    assert server.count == 1
+    assert response.error is not None
+    assert "wait 3600 s" in response.error and "max_wait (5 s)" in response.error
+    assert "rerun later" in response.error
+
+
+def test_a_reasoning_model_gets_max_completion_tokens(server: OpenAIServer) -> None:
+    server.reasoning = True
+    params = SamplingParams(max_tokens=2)
+    requests = [Request("generate", p, params=params) for p in ("Hi", "Hello there")]
+    responses = _run(_backend(server.base_url), requests)
+
+    assert all(r.error is None for r in responses), responses
+    assert responses[0].attempts == 2  # the refused try, then the renamed limit
+    # the renamed limit still limits: two tokens of the default answer
+    assert responses[0].text == "".join(t for t, _ in tokenize(default_answer("user: Hi"))[:2])
+    bodies = [r.body for r in server.received]
+    assert "max_tokens" in bodies[0] and "max_completion_tokens" not in bodies[0]
+    assert all(b["max_completion_tokens"] == 2 and "max_tokens" not in b for b in bodies[-2:])
 
 
 def test_retry_after_is_read_as_seconds_or_an_http_date() -> None:

@@ -136,6 +136,9 @@ class OpenAIBackend:
         }
         self._key = _read_key(spec.api_key_env, model=name)
         self._zero_max_tokens = True  # until the server refuses ``max_tokens: 0``
+        # the name of the output-token limit: OpenAI's reasoning models refuse
+        # ``max_tokens`` and ask for ``max_completion_tokens``, which older servers don't know
+        self._limit_field = "max_tokens"
         self._unreachable = False  # a request has used every retry on a refused connection
 
     def __repr__(self) -> str:
@@ -266,8 +269,19 @@ class OpenAIBackend:
         body.update(_sampling(params))
         if request.logprobs:
             body["logprobs"] = True if chat else 1
+        if request.top_logprobs and chat:
+            body["logprobs"] = True
+            body["top_logprobs"] = request.top_logprobs
         path = "/chat/completions" if chat else "/completions"
-        return await self._call(session, path, lambda: body, _parse_chat if chat else _parse_text)
+
+        def sent() -> dict[str, Any]:
+            if self._limit_field == "max_tokens" or "max_tokens" not in body:
+                return body
+            renamed = {k: v for k, v in body.items() if k != "max_tokens"}
+            renamed[self._limit_field] = body["max_tokens"]
+            return renamed
+
+        return await self._call(session, path, sent, _parse_chat if chat else _parse_text)
 
     async def _loglikelihood(self, session: aiohttp.ClientSession, request: Request) -> Response:
         context = prompt_text(request.prompt)
@@ -316,6 +330,16 @@ class OpenAIBackend:
                 # token (left out of the sum) and do so for every later request
                 self._zero_max_tokens = False
                 continue
+            if (
+                outcome.status == 400
+                and "max_tokens" in sent
+                and "max_completion_tokens" in outcome.detail
+            ):
+                # the server wants the newer name of the same limit: use it from now on
+                self._limit_field = "max_completion_tokens"
+                continue
+            if outcome.wait_s > self._spec.max_wait:
+                return Response(error=self._too_long(outcome), attempts=attempts)
             if not outcome.retry:
                 return Response(error=self._message(outcome, url), attempts=attempts)
             if retries >= self._spec.max_retries or (outcome.refused and self._unreachable):
@@ -389,6 +413,13 @@ class OpenAIBackend:
         else:
             text = f"{what}{detail}"
         return self._redact(text)
+
+    def _too_long(self, failure: _Failure) -> str:
+        return (
+            f"{failure.what}: the server asked to wait {failure.wait_s:g} s before retrying, "
+            f"longer than max_wait ({self._spec.max_wait:g} s); rerun later (finished calls are "
+            f"kept) or raise max_wait for model {self.name}"
+        )
 
     def _exhausted(self, failure: _Failure, attempts: int) -> str:
         tries = f"{attempts} attempt" + ("" if attempts == 1 else "s")
@@ -481,6 +512,28 @@ def _floats(values: Any) -> tuple[float, ...] | None:
     return tuple(float(v) for v in values)
 
 
+def _top_logprobs(logprobs: Any) -> tuple[tuple[tuple[str, float], ...], ...] | None:
+    """Each generated token with its log-probability, then the alternatives the server
+    listed at that position (chat ``logprobs.content[i].top_logprobs``)."""
+    if not isinstance(logprobs, dict) or not isinstance(logprobs.get("content"), list):
+        return None
+    positions: list[tuple[tuple[str, float], ...]] = []
+    for item in logprobs["content"]:
+        if not isinstance(item, dict) or not isinstance(item.get("token"), str):
+            return None
+        chosen = (item["token"], float(item.get("logprob") or 0.0))
+        tops = item.get("top_logprobs") or []
+        alternatives = tuple(
+            (str(t["token"]), float(t["logprob"]))
+            for t in tops
+            if isinstance(t, dict) and isinstance(t.get("logprob"), int | float)
+        )
+        positions.append((chosen, *alternatives))
+    if not any(len(p) > 1 for p in positions):
+        return None
+    return tuple(positions)
+
+
 def _parse_chat(data: Any) -> Response:
     choice = _choice(data)
     message = choice.get("message")
@@ -499,6 +552,7 @@ def _parse_chat(data: Any) -> Response:
     return Response(
         text=content or "",
         token_logprobs=tokens,
+        top_logprobs=_top_logprobs(logprobs),
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         finish_reason=choice.get("finish_reason"),

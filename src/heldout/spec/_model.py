@@ -14,7 +14,12 @@ __all__ = [
     "DatasetSpec",
     "EvalSpec",
     "FewShotSpec",
+    "GateSpec",
     "HFModelSpec",
+    "JudgeDagSpec",
+    "JudgeEdgeSpec",
+    "JudgeNodeSpec",
+    "JudgeSpec",
     "ModelSpec",
     "OpenAIModelSpec",
     "PredictionsModelSpec",
@@ -26,6 +31,7 @@ __all__ = [
     "StatsSpec",
     "TaskSpec",
     "TaskType",
+    "ThresholdSpec",
     "TrainSpec",
 ]
 
@@ -60,6 +66,7 @@ class DatasetSpec(_Strict):
     target: str = "target"
     slices: tuple[str, ...] = ()
     cluster: str | None = None
+    weight: str | None = None
     choices: str | None = None
     variant_of: str | None = None
     operation: str | None = None
@@ -170,6 +177,7 @@ class OpenAIModelSpec(_Strict):
     timeout: float = Field(default=60.0, gt=0.0)
     concurrency: int = Field(default=16, ge=1, le=4096)
     max_retries: int = Field(default=6, ge=0, le=100)
+    max_wait: float = Field(default=120.0, gt=0.0)
     price: PriceSpec | None = None
     sampling: SamplingSpec | None = None
     on_error: Literal["error", "drop", "wrong"] = "drop"
@@ -258,6 +266,187 @@ class PromptSpec(_Verbatim):
     few_shot: FewShotSpec | None = None
 
 
+class ThresholdSpec(_Strict):
+    """The decision threshold to choose on a classifier's probabilities.
+
+    Exactly one target: ``recall``/``precision`` to reach (in (0, 1)), ``f_beta`` to
+    maximise (its beta), or ``costs`` to minimise (``{fn: 10, fp: 1}``, optionally
+    ``tp``, ``tn``). ``positive`` names the class (default: the task's positive_label,
+    or the second of two labels).
+    """
+
+    positive: str | None = None
+    recall: float | None = None
+    precision: float | None = None
+    f_beta: float | None = None
+    costs: dict[Literal["tp", "fp", "fn", "tn"], float] | None = None
+
+    @field_validator("positive", mode="before")
+    @classmethod
+    def _positive_as_text(cls, v: Any) -> Any:
+        return _as_text(v)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ThresholdSpec:
+        given = [
+            k for k in ("recall", "precision", "f_beta", "costs") if getattr(self, k) is not None
+        ]
+        if len(given) != 1:
+            raise ValueError(
+                "thresholds: give exactly one target: recall, precision, f_beta or costs "
+                f"(got {', '.join(given) or 'none'}), e.g. {{recall: 0.9}}"
+            )
+        for key in ("recall", "precision"):
+            value = getattr(self, key)
+            if value is not None and not 0.0 < value < 1.0:
+                raise ValueError(f"thresholds.{key} must lie strictly between 0 and 1, got {value}")
+        if self.f_beta is not None and not self.f_beta > 0.0:
+            raise ValueError(f"thresholds.f_beta must be positive, got {self.f_beta}")
+        if self.costs is not None:
+            negative = {k: v for k, v in self.costs.items() if not v >= 0.0}
+            if negative:
+                raise ValueError(f"thresholds.costs must be non-negative numbers, got {negative}")
+            if not {"fn", "fp"} <= set(self.costs):
+                raise ValueError(
+                    "thresholds.costs needs fn and fp (and optionally tp, tn), e.g. {fn: 10, fp: 1}"
+                )
+        return self
+
+
+class JudgeEdgeSpec(_Verbatim):
+    """One verdict of a decision-tree judgement node and where it leads: a ``score`` in
+    [0, 1], the ``next`` node, or another judge ``metric`` of the task (its score)."""
+
+    verdict: str = Field(min_length=1)
+    score: float | None = Field(default=None, ge=0.0, le=1.0)
+    next: str | None = None
+    metric: str | None = None
+
+    @field_validator("verdict", mode="before")
+    @classmethod
+    def _verdict_as_text(cls, v: Any) -> Any:
+        if isinstance(v, bool):
+            return "yes" if v else "no"  # YAML reads a bare yes/no as a boolean
+        return _as_text(v)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> JudgeEdgeSpec:
+        given = [k for k in ("score", "next", "metric") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f'verdict "{self.verdict}" must lead to exactly one of score, next or metric '
+                f"(got {', '.join(given) or 'none'})"
+            )
+        return self
+
+
+class JudgeNodeSpec(_Verbatim):
+    """A decision-tree node: a ``task`` (an instruction whose answer later nodes see,
+    ``then:`` the node after it) or a judgement (``judge:`` a question, ``type: binary``
+    with verdicts yes and no, or ``type: choice`` with any verdicts)."""
+
+    task: str | None = None
+    judge: str | None = None
+    type: Literal["binary", "choice"] = "binary"
+    verdicts: tuple[JudgeEdgeSpec, ...] = ()
+    then: str | None = None
+    fields: tuple[Literal["input", "output", "reference", "context"], ...] | None = None
+
+    @model_validator(mode="after")
+    def _task_or_judge(self) -> JudgeNodeSpec:
+        if (self.task is None) == (self.judge is None):
+            raise ValueError("a node is either a task: (an instruction) or a judge: (a question)")
+        if self.task is not None and self.verdicts:
+            raise ValueError("a task node has no verdicts: it leads on with then:")
+        if self.judge is not None and self.then is not None:
+            raise ValueError("a judgement node leads on through its verdicts, not then:")
+        return self
+
+
+class JudgeDagSpec(_Verbatim):
+    """A decision-tree metric: named nodes; checked as a graph before any call."""
+
+    nodes: dict[str, JudgeNodeSpec] = Field(min_length=1)
+
+
+class JudgeSpec(_Verbatim):
+    """An LLM-judge metric of a task; its score becomes the per-example column ``name``.
+
+    The kind follows from what is given: ``dag:`` a decision tree, ``pairwise: true`` the
+    candidate against the baseline, ``choices:`` reference grading into labelled scores,
+    otherwise a G-Eval score from a ``preset`` or ``criteria`` (and frozen ``steps``).
+    ``model`` names an entry of ``judge_models:`` or ``models:``.
+    """
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    model: str = Field(min_length=1)
+    preset: (
+        Literal[
+            "relevance",
+            "coherence",
+            "conciseness",
+            "correctness",
+            "faithfulness",
+            "instruction_following",
+            "harmfulness",
+        ]
+        | None
+    ) = None
+    criteria: str | None = None
+    steps: tuple[str, ...] | None = None
+    rubric: dict[str, str] | None = None
+    fields: tuple[Literal["input", "output", "reference", "context"], ...] | None = None
+    context: str | None = None
+    scale: tuple[int, int] | None = None
+    strict: bool = False
+    choices: dict[str, float] | None = None
+    pairwise: bool = False
+    dag: JudgeDagSpec | None = None
+    votes: int = Field(default=1, ge=1, le=20)
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    max_tokens: int = Field(default=512, ge=1)
+    logprobs: bool = True
+    top_logprobs: int = Field(default=20, ge=1, le=20)
+    human: str | None = None
+    human_scale: Literal["ordinal", "nominal"] = "ordinal"
+    higher_is_better: bool | None = None
+
+    @field_validator("rubric", "choices", mode="before")
+    @classmethod
+    def _keys_text(cls, v: Any) -> Any:
+        return _keys_as_text(v)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> JudgeSpec:
+        kinds = [
+            k
+            for k, on in (
+                ("dag", self.dag is not None),
+                ("pairwise", self.pairwise),
+                ("choices", self.choices is not None),
+            )
+            if on
+        ]
+        if len(kinds) > 1:
+            raise ValueError(f"judge {self.name}: give one of dag, pairwise, choices (got {', '.join(kinds)})")
+        if not kinds and self.preset is None and self.criteria is None:
+            raise ValueError(
+                f"judge {self.name}: give a preset (relevance, coherence, ...), criteria:, "
+                "choices:, pairwise: true or dag:"
+            )
+        if self.scale is not None and not self.scale[0] < self.scale[1]:
+            raise ValueError(f"judge {self.name}: scale must be [low, high] with low < high")
+        if self.strict and self.scale is not None and tuple(self.scale) != (0, 1):
+            raise ValueError(f"judge {self.name}: strict: true scores 0 or 1; drop scale:")
+        if self.choices is not None:
+            if len(self.choices) < 2:
+                raise ValueError(f"judge {self.name}: choices needs at least two labels")
+            bad = {k: v for k, v in self.choices.items() if not 0.0 <= v <= 1.0}
+            if bad:
+                raise ValueError(f"judge {self.name}: choice scores must lie in [0, 1], got {bad}")
+        return self
+
+
 class TaskSpec(_Strict):
     """One task: a dataset, what kind of prediction it asks for, and its metrics."""
 
@@ -274,6 +463,8 @@ class TaskSpec(_Strict):
     sampling: SamplingSpec | None = None
     train: TrainSpec | None = None
     exclude: str | None = Field(default=None, min_length=1)
+    thresholds: ThresholdSpec | None = None
+    judges: tuple[JudgeSpec, ...] = ()
 
     @field_validator("labels", "positive_label", mode="before")
     @classmethod
@@ -321,6 +512,8 @@ class TaskSpec(_Strict):
                 raise ValueError(
                     f'positive_label "{self.positive_label}" is not one of labels {list(self.labels)}'
                 )
+        if self.thresholds is not None and self.type != "classification":
+            raise ValueError(f"thresholds only apply to classification, not {self.type}")
         if self.type != "classification" and (self.labels or self.positive_label):
             raise ValueError(
                 f"labels and positive_label only apply to classification, not {self.type}"
@@ -333,6 +526,14 @@ class CompareSpec(_Strict):
 
     candidate: str
     baseline: str
+
+
+class GateSpec(_Strict):
+    """One regression gate: ``heldout gate`` fails when ``metric`` got worse by more than
+    ``max_drop`` (in the metric's units), significantly."""
+
+    metric: str = Field(min_length=1)
+    max_drop: float = Field(ge=0.0)
 
 
 class StatsSpec(_Strict):
@@ -367,6 +568,8 @@ class _SingleTask(_Strict):
     sampling: SamplingSpec | None = None
     train: TrainSpec | str | None = None
     exclude: str | None = None
+    thresholds: ThresholdSpec | None = None
+    judges: tuple[JudgeSpec, ...] = ()
 
     @field_validator("labels", "positive_label", mode="before")
     @classmethod
@@ -385,6 +588,7 @@ class EvalSpec(_Strict):
     name: str = Field(min_length=1)
     description: str | None = None
     models: dict[str, ModelSpec] = Field(min_length=1)
+    judge_models: dict[str, ModelSpec] = Field(default_factory=dict)
     compare: CompareSpec | None = None
     stats: StatsSpec = StatsSpec()
     privacy: PrivacySpec = PrivacySpec()
@@ -394,6 +598,7 @@ class EvalSpec(_Strict):
     metrics: tuple[str, ...] | None = None
     store: str | None = None
     report: str | None = None
+    gates: tuple[GateSpec, ...] | None = None
 
     @model_validator(mode="after")
     def _fold_and_check(self) -> EvalSpec:
@@ -421,6 +626,8 @@ class EvalSpec(_Strict):
                     else self.task.train
                 ),
                 exclude=self.task.exclude,
+                thresholds=self.task.thresholds,
+                judges=self.task.judges,
             )
             object.__setattr__(self, "tasks", (folded,))
             object.__setattr__(self, "dataset", None)
@@ -432,6 +639,18 @@ class EvalSpec(_Strict):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"task names must be unique; repeated: {', '.join(dupes)}")
+        for t in self.tasks:
+            judge_names = [j.name for j in t.judges]
+            repeated = sorted({n for n in judge_names if judge_names.count(n) > 1})
+            if repeated:
+                raise ValueError(f'task "{t.name}": judge names must be unique; repeated: {", ".join(repeated)}')
+            for j in t.judges:
+                if j.model not in self.judge_models and j.model not in self.models:
+                    known = ", ".join([*self.judge_models, *self.models])
+                    raise ValueError(
+                        f'task "{t.name}": judge {j.name}: model "{j.model}" is not in judge_models: '
+                        f"or models: (known: {known})"
+                    )
         if self.compare is not None:
             for role in ("candidate", "baseline"):
                 ref = getattr(self.compare, role)

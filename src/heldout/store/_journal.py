@@ -24,7 +24,6 @@ from typing import Any, Protocol, cast
 
 from sqlalchemy import Insert, Table, Text, delete, func, or_, select
 from sqlalchemy import cast as cast_
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from heldout._errors import StoreError
@@ -243,15 +242,22 @@ def _row(entry: JournalEntry, now: datetime) -> dict[str, Any]:
 
 def _upsert(dialect: str) -> Insert:
     """``INSERT ... ON CONFLICT (key) DO UPDATE`` unless an error would replace an answer."""
+    # each dialect's module is imported only when its store is used (PostgreSQL's costs
+    # about 0.2 s of start-up)
     if dialect == "sqlite":
-        statement: sqlite.Insert | postgresql.Insert = sqlite.insert(_CALLS)
+        from sqlalchemy.dialects import sqlite
+
+        statement: Any = sqlite.insert(_CALLS)
     elif dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
         statement = postgresql.insert(_CALLS)
     else:
         raise StoreError(f"the call journal supports SQLite and PostgreSQL, not {dialect!r}")
     excluded = statement.excluded
-    return statement.on_conflict_do_update(
+    upsert: Insert = statement.on_conflict_do_update(
         index_elements=[_CALLS.c.key],
         set_={column.name: excluded[column.name] for column in _CALLS.c if column.name != "key"},
         where=or_(excluded.error.is_(None), _CALLS.c.error.is_not(None)),
     )
+    return upsert
