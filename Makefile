@@ -3,6 +3,9 @@
 # make bench — the scoring benchmark (1,000,000 predictions; 20,000 texts)
 # make bench-endpoint — heldout, lm-evaluation-harness and inspect-ai against one local server
 # make bench-local — heldout and lm-evaluation-harness on one local 23M-parameter GPT-2 (CPU)
+# make bench-analysis — every analysis (slices … drift, evaluate) on 1,000,000 examples
+# make bench-dashboard — the dashboard's run and examples pages on a run of 1,000,000 examples
+# make bench-leakage — streamed leakage check, 1,000,000 training × 50,000 eval documents
 
 PYTHON ?= python3
 VENV   := .venv
@@ -10,7 +13,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 HF_STAMP := $(VENV)/.installed-hf
 
-.PHONY: install demo test lint typecheck unit bench bench-endpoint bench-local clean
+.PHONY: install demo test lint typecheck unit bench bench-endpoint bench-local bench-analysis bench-dashboard bench-leakage clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +60,15 @@ bench-endpoint: install
 bench-local: install
 	$(BIN)/python -m pip install --quiet "torch==2.13.0" -e ".[dev,hf,bench]"
 	$(BIN)/python benchmarks/bench_local.py
+
+bench-analysis: install
+	$(BIN)/python benchmarks/bench_analysis.py --json benchmarks/results/bench_analysis.json
+
+bench-dashboard: install
+	$(BIN)/python benchmarks/bench_dashboard.py
+
+bench-leakage: install
+	$(BIN)/python benchmarks/bench_leakage.py --json benchmarks/results/bench_leakage.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo

@@ -19,8 +19,10 @@ EXPECTED = {
     "StoreError",
     "TaskResult",
     "__version__",
+    "compare",
     "evaluate",
     "load_run",
+    "metric",
 }
 
 
@@ -41,6 +43,7 @@ def test_every_stage_declares_and_exports_its_names() -> None:
         "store",
         "report",
         "run",
+        "history",
         "cli",
         "demo",
     ):

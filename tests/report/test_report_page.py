@@ -39,8 +39,13 @@ def executable_scripts(doc: Document) -> list[str]:
     return [s.text for s in doc.scripts if s.attrs.get("type") in (None, "", "text/javascript")]
 
 
-def test_public_surface_is_render_and_write() -> None:
-    assert heldout.report.__all__ == ["render_report", "write_report"]
+def test_public_surface_is_the_run_and_drift_pages() -> None:
+    assert heldout.report.__all__ == [
+        "render_drift_report",
+        "render_report",
+        "write_drift_report",
+        "write_report",
+    ]
     for name in heldout.report.__all__:
         assert callable(getattr(heldout.report, name))
 

@@ -487,10 +487,13 @@ def _numeric_test(
     small: int,
     threshold: float,
     scaled: bool = True,
+    scale: tuple[float, str] | None = None,
 ) -> _Raw:
     large = min(cur.size, ref.size) >= small
-    scale, name = _scale(ref) if scaled else (1.0, "wasserstein")
-    distance = float(_scipy_stats().wasserstein_distance(cur, ref)) / scale
+    if scale is None:
+        scale = _scale(ref) if scaled else (1.0, "wasserstein")
+    divisor, name = scale
+    distance = float(_scipy_stats().wasserstein_distance(cur, ref)) / divisor
     if large:
         statistic, p = distance, float("nan")
     else:
@@ -521,10 +524,15 @@ def _noise_floor(k: int, n_cur: float, n_ref: float) -> float:
 
 
 def _categorical_test(
-    cur: NDArray[np.object_], ref: NDArray[np.object_], *, small: int, threshold: float
+    cur: NDArray[np.object_],
+    ref: NDArray[np.object_],
+    *,
+    small: int,
+    threshold: float,
+    categories: _Categories | None = None,
 ) -> _Raw:
     large = min(cur.size, ref.size) >= small
-    c, r = _category_counts(cur, ref)
+    c, r = _category_counts(cur, ref) if categories is None else categories.counts(cur)
     k = c.size
     distance = float(_jensenshannon()(c / c.sum(), r / r.sum(), base=2)) if k > 1 else 0.0
     floor = _noise_floor(k, c.sum(), r.sum()) if large else math.nan
@@ -907,11 +915,64 @@ def _plan(current: pa.Table, reference: pa.Table, name: str, role: Role) -> _Pla
 
 def _present(plan: _Plan, values: NDArray[Any]) -> tuple[NDArray[Any], int]:
     """The non-missing values, and how many were missing."""
-    if plan.kind == "numeric":
-        keep = np.isfinite(values)
-    else:
-        keep = np.array([v is not None for v in values], dtype=bool)
+    numeric = plan.kind == "numeric"
+    # ``v is not None`` for every value in one pass: object equality tests identity first
+    keep = np.isfinite(values) if numeric else np.asarray(values != None, dtype=bool)  # noqa: E711
     return values[keep], int(keep.size - keep.sum())
+
+
+@dataclass(frozen=True)
+class _Categories:
+    """The reference's categories, counted once for every window."""
+
+    uniques: pd.Index  # in order of first appearance, as ``pd.factorize`` gives them
+    counts_reference: NDArray[np.float64]
+
+    @classmethod
+    def of(cls, reference: NDArray[Any]) -> _Categories:
+        codes, uniques = pd.factorize(reference.astype(object))
+        counts = np.bincount(codes, minlength=len(uniques)).astype(np.float64)
+        return cls(pd.Index(uniques, dtype=object), counts)
+
+    def counts(self, current: NDArray[Any]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """What :func:`_category_counts` gives for ``(current, reference)``: the reference's
+        categories first, then those new in ``current`` in their order of appearance."""
+        codes, uniques = pd.factorize(current.astype(object))
+        where = self.uniques.get_indexer(pd.Index(uniques, dtype=object))
+        new = where < 0
+        k = len(self.uniques)
+        where[new] = k + np.arange(int(new.sum()))
+        total = k + int(new.sum())
+        c = np.bincount(where[codes], minlength=total).astype(np.float64)
+        r = np.zeros(total)
+        r[:k] = self.counts_reference
+        return c, r
+
+
+@dataclass(frozen=True)
+class _Side:
+    """A plan's non-missing reference values, how many were missing, and what every
+    window's comparison needs of them: the categories counted, or for numbers the scale
+    (of the values as read) and the values sorted. Every numeric statistic of the reference
+    side (quantiles, KS, Wasserstein, PSI bins) depends only on the sorted values, and
+    sorting once spares each window a sort of the whole reference."""
+
+    values: NDArray[Any]
+    missing: int
+    categories: _Categories | None = None
+    scale: tuple[float, str] | None = None
+
+    @classmethod
+    def of(cls, plan: _Plan, *, count: bool = False) -> _Side:
+        values, missing = _present(plan, plan.reference)
+        if not count or values.size == 0:
+            return cls(values, missing)
+        if plan.kind == "categorical":
+            return cls(values, missing, categories=_Categories.of(values))
+        if plan.kind == "numeric":
+            scale = _scale(values.astype(np.float64))
+            return cls(np.sort(values), missing, scale=scale)
+        return cls(values, missing)
 
 
 # ------------------------------------------------------------------------- comparing
@@ -933,13 +994,19 @@ class _Options:
 
 
 def _compare(
-    plans: Sequence[_Plan], rows: NDArray[np.intp] | None, opts: _Options, *, window: int
+    plans: Sequence[_Plan],
+    rows: NDArray[np.intp] | None,
+    opts: _Options,
+    *,
+    window: int,
+    references: Mapping[str, _Side] | None = None,
 ) -> tuple[list[ColumnDrift], list[SkippedColumn]]:
     pending: list[tuple[_Plan, list[_Raw], int, int, TextProfile | None]] = []
     skipped: list[SkippedColumn] = []
     for plan in plans:
         cur, miss_c = _present(plan, plan.current if rows is None else plan.current[rows])
-        ref, miss_r = _present(plan, plan.reference)
+        known = references[plan.name] if references else _Side.of(plan)
+        ref, miss_r = known.values, known.missing
         if cur.size == 0 or ref.size == 0:
             side = "current" if cur.size == 0 else "reference"
             skipped.append(SkippedColumn(plan.name, f"no values in the {side} rows"))
@@ -953,12 +1020,17 @@ def _compare(
                     ref.astype(np.float64),
                     small=opts.small,
                     threshold=opts.threshold(plan.name, "values"),
+                    scale=known.scale,
                 )
             ]
         elif plan.kind == "categorical":
             raws = [
                 _categorical_test(
-                    cur, ref, small=opts.small, threshold=opts.threshold(plan.name, "values")
+                    cur,
+                    ref,
+                    small=opts.small,
+                    threshold=opts.threshold(plan.name, "values"),
+                    categories=known.categories,
                 )
             ]
         else:
@@ -1001,7 +1073,20 @@ def _where(path: Path | None, row: int) -> str:
 
 def _times(table: pa.Table, name: str, path: Path | None) -> tuple[NDArray[np.float64], bool]:
     """Times as float64 (microseconds since 1970 for dates), and whether they are dates."""
-    return time_values(table, name, locate=lambda row: _where(path, row))
+    col = table.column(name)
+    text = pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
+    if not text or col.null_count:
+        return time_values(table, name, locate=lambda row: _where(path, row))
+    # Text times repeat (a day, an hour): parse each distinct text once, in the order of
+    # first appearance, so the first bad or mixed value found is the first in the file.
+    encoded = pc.dictionary_encode(col.combine_chunks())
+    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.intp)
+    first_row = np.full(len(encoded.dictionary), codes.size, dtype=np.intp)
+    np.minimum.at(first_row, codes, np.arange(codes.size, dtype=np.intp))
+    # the file's metadata says how the values were written (mixed-type columns as JSON)
+    distinct = pa.table({name: encoded.dictionary}).replace_schema_metadata(table.schema.metadata)
+    values, dates = time_values(distinct, name, locate=lambda k: _where(path, int(first_row[k])))
+    return values[codes], dates
 
 
 def _window_width(window: str | float, *, dates: bool, name: str) -> float:
@@ -1044,11 +1129,10 @@ def _metric_rows(table: pa.Table, target: str, prediction: str) -> tuple[str, ND
     if numeric:
         return "mae", np.abs(_numbers(table, target) - _numbers(table, prediction))
     y_true, y_pred = _keys(table, target), _keys(table, prediction)
-    out = np.full(len(y_true), np.nan)
-    for i, (a, b) in enumerate(zip(y_true, y_pred, strict=True)):
-        if a is not None and b is not None:
-            out[i] = float(a == b)
-    return "accuracy", out
+    # elementwise over the object arrays: ``a == b`` where both are present, else nan
+    present = (y_true != None) & (y_pred != None)  # noqa: E711
+    equal = np.asarray(y_true == y_pred, dtype=bool)
+    return "accuracy", np.where(present, equal.astype(np.float64), np.nan)
 
 
 def _estimate(values: NDArray[np.float64], *, binary: bool) -> Estimate | None:
@@ -1198,7 +1282,9 @@ def drift(
             for c in reference.column_names
             if c not in current.column_names and c != time
         ]
-    compared, empty = _compare(plans, None, opts, window=0)
+    # the reference side of every plan, shared by the whole sample and every window
+    references = {p.name: _Side.of(p, count=True) for p in plans}
+    compared, empty = _compare(plans, None, opts, window=0, references=references)
 
     windows: list[WindowDrift] = []
     metric: str | None = None
@@ -1218,7 +1304,7 @@ def drift(
             metric, scores = _metric_rows(current, target, prediction)
         for k in np.unique(index).tolist():
             rows = np.flatnonzero(index == k)
-            cols, _ = _compare(plans, rows, opts, window=k + 1)
+            cols, _ = _compare(plans, rows, opts, window=k + 1, references=references)
             est = None if scores is None else _estimate(scores[rows], binary=metric == "accuracy")
             windows.append(
                 WindowDrift(

@@ -81,17 +81,15 @@ def slice_results(
     the smallest possible bootstrap p-value still survives the correction.
     """
     found: list[SliceResult] = []
+    distinct = {column: _distinct(values) for column, values in slices.items()}
     # the family corrected together: every slice large enough to be ranked
-    n_tests = sum(
-        int(np.count_nonzero(values == v)) >= min_size
-        for values in slices.values()
-        for v in {str(x) for x in values}
-    )
+    n_tests = sum(int(n >= min_size) for _, _, counts in distinct.values() for n in counts)
     config = resamples_for(config, n_tests)
 
     for column, values in slices.items():
-        for value in sorted({str(v) for v in values}):
-            mask = np.asarray(values == value, dtype=bool)
+        names, codes, _ = distinct[column]
+        for k, value in enumerate(names):
+            mask = np.asarray(values == value if codes is None else codes == k, dtype=bool)
             n = int(mask.sum())
             cluster = None if clusters is None else clusters[mask]
             estimates: dict[str, Estimate] = {}
@@ -128,6 +126,23 @@ def slice_results(
                 )
             )
     return _corrected(found, rows, metric, config)
+
+
+def _distinct(values: NDArray[Any]) -> tuple[list[str], NDArray[np.intp] | None, list[int]]:
+    """The sorted distinct texts of a slice column, each row's position among them (when
+    every value is text), and the rows equal to each.
+
+    Slice values are text (the dataset writes them so): then one hash pass finds them all,
+    instead of a Python loop over the rows and an object comparison per value.
+    """
+    import pandas as pd
+
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":
+        codes, uniques = pd.factorize(values, sort=True)
+        counts = np.bincount(codes, minlength=len(uniques)).tolist()
+        return [str(u) for u in uniques], np.asarray(codes, dtype=np.intp), counts
+    names = sorted({str(v) for v in values})
+    return names, None, [int(np.count_nonzero(values == v)) for v in names]
 
 
 def _undefined(n: int, config: StatsConfig, exc: MetricError) -> Estimate:

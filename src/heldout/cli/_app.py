@@ -268,6 +268,9 @@ def show(
     with _user_errors(), Store.open(store, create=False) as opened:
         result = opened.load_run(run_ref)
         print_run(console, result)
+        from heldout.cli._history import print_notes
+
+        print_notes(console, opened.notes(result.id))
         if json_path is not None:
             write_json(result, json_path)
 

@@ -16,6 +16,7 @@ from heldout.cli._app import _out, _user_errors, app, write_document
 from heldout.cli._plan import data_power, print_power
 from heldout.data import DataReport, check_data, check_leakage, column_values, read_table
 from heldout.data._checks import example_ids, require_column
+from heldout.data._text_norm import normalize_texts
 
 if TYPE_CHECKING:
     from heldout.spec import TaskSpec
@@ -124,6 +125,10 @@ def check(
         if target_col is None and spec is None and "target" in table.column_names:
             target_col = "target"
         with console.status("checking…"):
+            # the eval texts are read and normalised once, for the checks and the leakage
+            require_column(data, table, "input", input_col)
+            inputs = column_values(table, input_col)
+            norm = normalize_texts(inputs)
             report = check_data(
                 table,
                 path=data,
@@ -135,6 +140,7 @@ def check(
                 near=near,
                 min_count=min_count,
                 seed=seed,
+                norm=norm,
             )
             if train is not None:
                 train_table = read_table(train, what="training")
@@ -142,13 +148,14 @@ def check(
                 train_id = id_col if id_col in train_table.column_names else None
                 leakage = check_leakage(
                     example_ids(table, id_col),
-                    column_values(table, input_col),
+                    inputs,
                     example_ids(train_table, train_id),
                     column_values(train_table, input_col),
                     train_path=str(train),
                     ngram=n,
                     near=near,
                     seed=seed,
+                    eval_norm=norm,
                 )
                 report = replace(report, leakage=leakage)
         power = data_power(table, path=data, target=target_col, slices=slices)

@@ -102,6 +102,10 @@ def monitor(
     fail_on_drift: Annotated[
         bool, typer.Option("--fail-on-drift", help="Exit 1 when a column drifts")
     ] = False,
+    html_path: Annotated[
+        Path | None,
+        typer.Option("--html", help="Write a self-contained HTML drift report with charts here"),
+    ] = None,
 ) -> None:
     """Compare CURRENT with --reference column by column (KS or Wasserstein for numbers,
     chi-square or Jensen–Shannon for categories, length, vocabulary and characters for
@@ -140,9 +144,22 @@ def monitor(
                 **report.to_dict(),
             }
             write_document(document, json_path, what="the JSON report")
+        if html_path is not None:
+            from heldout.report._drift_report import write_drift_report
+
+            write_drift_report(
+                report,
+                current_table,
+                reference_table,
+                html_path,
+                current_name=str(current),
+                reference_name=str(reference),
+            )
         _print(console, current, reference, report)
         if json_path is not None:
             console.print(Text.assemble(("json: ", "bold"), str(json_path)))
+        if html_path is not None:
+            console.print(Text.assemble(("html: ", "bold"), str(html_path)))
     drifted = report.drifted
     if drifted:
         console.print(Text(f"drift: {', '.join(drifted)}", style="bold red"), soft_wrap=True)

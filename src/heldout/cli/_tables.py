@@ -9,7 +9,9 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from heldout.cli._analysis_lines import errors_line, forgetting_line, threshold_lines
 from heldout.cli._format import decimals_for, fmt_delta, fmt_estimate, fmt_p, fmt_value
+from heldout.cli._judge_lines import judge_lines
 from heldout.run import Run, TaskResult
 from heldout.stats import Estimate
 
@@ -160,6 +162,9 @@ def _summary(task: TaskResult) -> Text:
         out.append(f"{model}: {count:,} examples {why} and were left out.\n", style="yellow")
     out.append(_calibration_line(task))
     out.append(_fairness_lines(task))
+    out.append(forgetting_line(task))
+    out.append(errors_line(task))
+    out.append(threshold_lines(task))
     for model, info in task.live.items():
         if info.failed_examples:
             out.append(
@@ -296,6 +301,30 @@ def efficiency_table(task: TaskResult) -> Table | None:
     return table
 
 
+def data_line(task: TaskResult) -> Text | None:
+    """One line naming what the data checks found in the task's eval set, if anything."""
+    if task.data is None or not task.data.found:
+        return None
+    parts = [f"{f.count:,} {f.name}" for f in task.data.found]
+    return Text.assemble(
+        ("data: ", "bold yellow"),
+        f"{', '.join(parts)} in {task.data.rows:,} examples of {task.dataset.path} "
+        f"(ids in the report; heldout check {task.dataset.path} lists them all)",
+    )
+
+
+def utility_line(task: TaskResult) -> Text | None:
+    """How the task's utility score is made: weights and normalisation of each metric."""
+    if task.utility is None:
+        return None
+    parts = [f"{t.weight:.2f} × {t.metric} ({t.rule})" for t in task.utility.terms]
+    return Text.assemble(
+        ("utility", "bold"),
+        " = " + " + ".join(parts) + "; each metric normalised to [0, 1], weights divided by "
+        "their sum; interval and Δ from one joint bootstrap over the examples",
+    )
+
+
 def print_run(console: Console, run: Run, *, report: str | None = None) -> None:
     """Print every task's table and summary, then where the report is."""
     console.print(
@@ -309,8 +338,17 @@ def print_run(console: Console, run: Run, *, report: str | None = None) -> None:
         robust = robustness_table(task)
         if robust is not None:
             console.print(robust)
+        found = data_line(task)
+        if found is not None:
+            console.print(found, soft_wrap=True)
         calls = efficiency_table(task)
         if calls is not None:
             console.print(calls)
+        judged = judge_lines(task)
+        if judged is not None:
+            console.print(judged, soft_wrap=True)
+        utility = utility_line(task)
+        if utility is not None:
+            console.print(utility, soft_wrap=True)
     if report:
         console.print(Text.assemble(("report: ", "bold"), report))

@@ -58,9 +58,17 @@ from heldout.data._split import (
     plan_split,
     split_dataset,
 )
+from heldout.data._suites import (
+    SUITE_FORMATS,
+    SuiteFormat,
+    SuiteItems,
+    detect_suite_format,
+    read_suite,
+)
 
 __all__ = [
     "PII_KINDS",
+    "SUITE_FORMATS",
     "ClassBalance",
     "ColumnSummary",
     "CrossSplitDuplicate",
@@ -86,6 +94,8 @@ __all__ = [
     "SplitResult",
     "StratifiedSample",
     "Stratum",
+    "SuiteFormat",
+    "SuiteItems",
     "TargetKind",
     "check_data",
     "check_leakage",
@@ -95,6 +105,7 @@ __all__ = [
     "column_values",
     "cross_split_duplicates",
     "detect_format",
+    "detect_suite_format",
     "encode_labels",
     "iban_is_valid",
     "is_text_column",
@@ -106,6 +117,7 @@ __all__ = [
     "parse_gap",
     "pii_preview",
     "plan_split",
+    "read_suite",
     "read_table",
     "row_location",
     "scan_table",

@@ -213,6 +213,7 @@ def check_data(
     min_count: int = 5,
     seed: int = 0,
     fmt: FileFormat | None = None,
+    norm: pd.Series | None = None,
 ) -> DataReport:
     """Check a dataset table: missing values, duplicates, conflicts, balance, lengths.
 
@@ -229,6 +230,8 @@ def check_data(
         min_count: classes with fewer examples are reported as rare.
         seed: seed of the MinHash permutations.
         fmt: the file's format (unused by the checks; kept for the report).
+        norm: ``normalize_texts`` of the input column when the caller already has it (the
+            leakage check needs it too), so the texts are normalised once.
 
     Raises:
         DataError: a named column is not in the table.
@@ -240,7 +243,8 @@ def check_data(
         require_column(path, table, "target", target)
     ids = example_ids(table, id)
     inputs = column_values(table, input)
-    norm = normalize_texts(inputs)
+    if norm is None:
+        norm = normalize_texts(inputs)
     targets = None if target is None else column_values(table, target)
 
     duplicates, groups = _duplicate_groups(norm, ids)

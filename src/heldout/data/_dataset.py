@@ -16,7 +16,7 @@ import pyarrow as pa
 from numpy.typing import NDArray
 
 from heldout._errors import DataError
-from heldout._util._labels import label_text
+from heldout._util._labels import label_texts
 from heldout._util._suggest import did_you_mean
 from heldout.data._read import (
     FileFormat,
@@ -243,10 +243,7 @@ def _missing_column(path: Path, role: str, col: str, names: list[str]) -> None:
 
 
 def _labels(values: NDArray[np.object_], missing: str | None = "(missing)") -> NDArray[np.object_]:
-    out = np.empty(values.shape[0], dtype=object)
-    for i, v in enumerate(values):
-        out[i] = missing if v is None or (isinstance(v, float) and np.isnan(v)) else label_text(v)
-    return out
+    return label_texts(values, missing)
 
 
 def column_ids(table: pa.Table, *, path: Path, fmt: FileFormat, name: str) -> NDArray[np.object_]:
@@ -263,7 +260,7 @@ def column_ids(table: pa.Table, *, path: Path, fmt: FileFormat, name: str) -> ND
         )
     if is_text_column(table, name):
         return values
-    return np.asarray([label_text(v) for v in values], dtype=object)
+    return label_texts(values)
 
 
 def check_unique_ids(
@@ -314,7 +311,7 @@ def _targets(
                     f'{row_location(path, fmt, i)}: target column "{name}" holds a {type(v).__name__}, '
                     "not a label. Write one label per row"
                 )
-        return np.asarray([label_text(v) for v in values], dtype=object)
+        return label_texts(values)
     if kind == "number":
         flags = (
             np.flatnonzero([isinstance(v, bool | np.bool_) for v in values])

@@ -108,6 +108,7 @@ def check_leakage(
     ngram: int | Literal["auto"] = 13,
     near: float = 0.8,
     seed: int = 0,
+    eval_norm: pd.Series | None = None,
 ) -> LeakageReport:
     """Eval examples whose input also appears, whole or in part, in the training set.
 
@@ -118,8 +119,11 @@ def check_leakage(
         ngram: N of the n-gram overlap check, or ``"auto"`` (see the module docstring).
         near: the least Jaccard similarity of 3-word shingle sets for a near-duplicate.
         seed: seed of the MinHash permutations.
+        eval_norm: ``normalize_texts(eval_inputs)`` when the caller already has it (the
+            data checks compute it too), so the eval texts are normalised once.
     """
-    eval_norm = normalize_texts(eval_inputs)
+    if eval_norm is None:
+        eval_norm = normalize_texts(eval_inputs)
     train_norm = normalize_texts(train_inputs)
     eval_words = contamination_words(eval_inputs)
     if ngram == "auto":

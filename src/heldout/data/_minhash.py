@@ -31,6 +31,7 @@ _MAX_HASH = np.uint64((1 << 32) - 1)
 _CHUNK = 4_096  # shingles hashed at once: 4 MiB of hashes stays in cache, 3× faster than 64k
 _WEIGHTS = (0.05, 0.95)  # false-positive vs false-negative weight for the banding
 _MAX_BUCKET = 200  # a bigger bucket is paired to its first member only, not all-pairs
+_QUADRATURE = 64  # Gauss–Legendre nodes for the banding integrals
 
 
 @dataclass(frozen=True)
@@ -44,11 +45,33 @@ class Pair:
 
 @cache
 def _bands(threshold: float, num_perm: int) -> tuple[int, int]:
-    from datasketch import MinHashLSH  # type: ignore[import-untyped]
+    """Bands and rows per band minimising the weighted false-positive and false-negative
+    probability mass, as datasketch's ``MinHashLSH`` chooses them.
 
+    The integrals datasketch takes with ``scipy.integrate.quad`` are taken here with
+    Gauss–Legendre quadrature over every ``(b, r)`` with ``b * r <= num_perm`` at once
+    (tests/data/test_minhash_bands.py checks the choice against datasketch): importing
+    datasketch costs seconds, more than the data checks of a small set.
+    """
     # Weighted towards recall: a missed pair is lost, a false candidate costs one Jaccard.
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=_WEIGHTS)
-    return int(lsh.b), int(lsh.r)
+    nodes, weights = np.polynomial.legendre.leggauss(_QUADRATURE)
+    pairs = np.array(
+        [(b, r) for b in range(1, num_perm + 1) for r in range(1, num_perm // b + 1)],
+        dtype=np.float64,
+    )
+    b, r = pairs[:, :1], pairs[:, 1:]
+
+    def mass(lo: float, hi: float, *, below: bool) -> NDArray[np.float64]:
+        s = (hi - lo) / 2.0 * nodes[None, :] + (hi + lo) / 2.0
+        candidate = 1.0 - (1.0 - s**r) ** b
+        values = candidate if below else 1.0 - candidate
+        return np.asarray((hi - lo) / 2.0 * (values @ weights), dtype=np.float64)
+
+    error = _WEIGHTS[0] * mass(0.0, threshold, below=True) + _WEIGHTS[1] * mass(
+        threshold, 1.0, below=False
+    )
+    best = int(np.argmin(error))  # first minimum: datasketch's loop order (b, then r)
+    return int(pairs[best, 0]), int(pairs[best, 1])
 
 
 def jaccard(a: frozenset[int], b: frozenset[int]) -> float:

@@ -107,6 +107,8 @@ class Request:
         params: sampling parameters (``generate`` only).
         sample: index of the repeated sample (0 for the first).
         logprobs: ask for per-token log-probabilities of the generated text.
+        top_logprobs: also ask for the ``top_logprobs`` most likely tokens at each
+            generated position (0: none); LLM judges weight their score by them.
     """
 
     kind: RequestKind
@@ -115,6 +117,7 @@ class Request:
     params: SamplingParams = field(default_factory=SamplingParams)
     sample: int = 0
     logprobs: bool = False
+    top_logprobs: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The request as plain JSON-able data (what the journal keys and keeps)."""
@@ -131,6 +134,9 @@ class Request:
             params["stop"] = list(self.params.stop)
             out["params"] = params
             out["logprobs"] = self.logprobs
+            if self.top_logprobs:
+                # only when asked, so the journal keys of every other call stay as they were
+                out["top_logprobs"] = self.top_logprobs
         return out
 
 
@@ -149,6 +155,9 @@ class Response:
         attempts: how many attempts were made (1 when the first succeeded).
         error: why the request failed after every retry; ``None`` on success.
         finish_reason: ``stop``, ``length``... as the backend reports it.
+        top_logprobs: per generated token, when asked for (``Request.top_logprobs``) and
+            offered: the generated token and its log-probability first, then the most
+            likely tokens at that position with theirs.
     """
 
     text: str | None = None
@@ -162,6 +171,7 @@ class Response:
     attempts: int = 1
     error: str | None = None
     finish_reason: str | None = None
+    top_logprobs: tuple[tuple[tuple[str, float], ...], ...] | None = None
 
     @property
     def ok(self) -> bool:
@@ -173,6 +183,8 @@ class Response:
             out["probabilities"] = dict(self.probabilities)
         if self.token_logprobs is not None:
             out["token_logprobs"] = list(self.token_logprobs)
+        if self.top_logprobs is not None:
+            out["top_logprobs"] = [[list(p) for p in position] for position in self.top_logprobs]
         return out
 
     @classmethod
@@ -180,6 +192,11 @@ class Response:
         values = dict(data)
         if values.get("token_logprobs") is not None:
             values["token_logprobs"] = tuple(values["token_logprobs"])
+        if values.get("top_logprobs") is not None:
+            values["top_logprobs"] = tuple(
+                tuple((str(t), float(lp)) for t, lp in position)
+                for position in values["top_logprobs"]
+            )
         return cls(**values)
 
 

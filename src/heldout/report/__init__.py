@@ -7,9 +7,11 @@ The page shows, per task, a one-sentence verdict, the comparison table (estimate
 intervals, the paired difference, p-values before and after correction, the test and the
 verdict), figures (metrics, differences, confusion matrices, slices), the minimum detectable
 effect, examples the candidate fixed or broke, and the run's decision log. It reads the
-:class:`~heldout.run.Run` and computes no statistic of its own.
+:class:`~heldout.run.Run` and computes no statistic of its own. ``write_drift_report`` writes
+the page of ``heldout monitor --html`` from a drift report and the two tables compared.
 """
 
+from heldout.report._drift_report import render_drift_report, write_drift_report
 from heldout.report._html import render_report, write_report
 
-__all__ = ["render_report", "write_report"]
+__all__ = ["render_drift_report", "render_report", "write_drift_report", "write_report"]

@@ -9,6 +9,7 @@ re-estimated.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 from collections.abc import Mapping, Sequence
@@ -118,10 +119,42 @@ def difference_hover(label: str, diff: Difference, decimals: int, correction: st
     ]
 
 
-def layout(*, legend: bool = True) -> dict[str, Any]:
-    """The light, quiet layout every figure shares."""
+#: What the figures take from plotly_white: its whole template (every trace type, 3-D
+#: scenes, maps...) is copied into each figure, which made a page of figures slow to build
+#: and heavy to embed.
+_TEMPLATE_LAYOUT = (
+    "autotypenumbers",
+    "colorscale",
+    "colorway",
+    "font",
+    "hoverlabel",
+    "hovermode",
+    "paper_bgcolor",
+    "plot_bgcolor",
+    "xaxis",
+    "yaxis",
+    "shapedefaults",
+    "annotationdefaults",
+    "title",
+)
+_TEMPLATE_TRACES = ("bar", "scatter", "heatmap", "histogram")
+
+
+@functools.cache
+def _template() -> dict[str, Any]:
+    import plotly.io as pio
+
+    full: dict[str, Any] = pio.templates["plotly_white"].to_plotly_json()
     return {
-        "template": "plotly_white",
+        "layout": {k: v for k, v in full["layout"].items() if k in _TEMPLATE_LAYOUT},
+        "data": {k: v for k, v in full["data"].items() if k in _TEMPLATE_TRACES},
+    }
+
+
+def layout(*, legend: bool = True) -> dict[str, Any]:
+    """The light, quiet layout every figure shares (plotly_white's look)."""
+    return {
+        "template": _template(),
         "font": {"family": FONT, "size": 13, "color": "#24292f"},
         "margin": {"l": 60, "r": 24, "t": 48, "b": 56},
         "showlegend": legend,

@@ -17,8 +17,11 @@ from heldout._util._format import (
     metric_format,
 )
 from heldout.analysis import RobustnessRow
+from heldout.report._analysis import analysis_view
+from heldout.report._data import data_view
 from heldout.report._examples import build_examples
 from heldout.report._figures import confusion_figure, delta_forest, metric_bars
+from heldout.report._judges import judges_view
 from heldout.report._plot import FigureView, to_view
 from heldout.report._sentences import (
     headline_sentence,
@@ -84,6 +87,14 @@ def task_view(task: TaskResult, index: int, correction: str, stats: Mapping[str,
         clean_rows=_clean_rows(task, columns, correction),
         robustness=tuple(_robustness_view(r) for r in task.robustness),
         clean_note=_clean_note(task),
+        analysis=analysis_view(task, anchor),
+        data=data_view(task),
+        judges=judges_view(task),
+        utility=(
+            ()
+            if task.utility is None
+            else tuple((t.metric, f"{t.weight:.3f}", t.rule) for t in task.utility.terms)
+        ),
     )
 
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from heldout.report._analysis import AnalysisView
+from heldout.report._data import DataView
 from heldout.report._examples import ExamplesView
+from heldout.report._judges import JudgesView
 from heldout.report._plot import FigureView
 
 __all__ = [
@@ -112,6 +115,11 @@ class TaskView:
     clean_rows: tuple[MetricRow, ...] = ()
     clean_note: str | None = None
     robustness: tuple[RobustnessView, ...] = ()
+    analysis: AnalysisView | None = None
+    data: DataView | None = None
+    judges: JudgesView | None = None
+    #: the utility score's components: (metric, weight, normalisation rule)
+    utility: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ from heldout.data import (
     load_dataset,
     mask_inputs,
 )
+from heldout.judges import Judge
 from heldout.models import (
     Backend,
     Plan,
@@ -61,10 +62,29 @@ from heldout.models import (
     sampling_for,
     task_mode,
 )
+from heldout.run._analyses import check_thresholds, error_report, threshold_reports
 from heldout.run._calls import ProgressSink, is_live, make_calls, open_backends
+from heldout.run._data_report import DataSummary, data_summary
 from heldout.run._exclude import Exclusion, exclusion_for
+from heldout.run._extras import (
+    Extras,
+    resolve_extras,
+    scorer_metrics,
+    with_extra_rows,
+    with_utility,
+)
+from heldout.run._judging import (
+    JudgedTask,
+    judge_columns,
+    judge_report,
+    judge_tasks,
+    resolve_judges,
+    with_judge_rows,
+)
 from heldout.run._prompts import task_prompts
+from heldout.run._suites import SuiteRun, finish_suites, prepare_suites
 from heldout.run._types import CleanSubset, DatasetInfo, LiveInfo, Run, TaskResult
+from heldout.run._weights import read_weights, weighted_metrics
 from heldout.scoring import (
     ScoreRows,
     average_samples,
@@ -133,6 +153,11 @@ class PreparedTask:
     plans: Mapping[str, Plan] = field(default_factory=dict)
     exclusion: Exclusion | None = None
     variants: Variants | None = None
+    weights: NDArray[np.float64] | None = None
+    data: DataSummary | None = None
+    judges: tuple[Judge, ...] = ()
+    judged: JudgedTask | None = None
+    extras: Extras | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -194,7 +219,8 @@ def evaluate(
         if live:
             backends = open_backends(live, root=loaded.root)
         tasks = [prepare(loaded, t, backends=backends) for t in loaded.spec.tasks]
-        if live:
+        suites = _suites(loaded, backends)
+        if live or any(t.judges for t in tasks):
             if target is None:
                 opened = target = Store.open(_store_arg(loaded, store))
             journal = target.journal()
@@ -202,8 +228,21 @@ def evaluate(
                 _call_live(loaded, t, backends, journal, fresh=fresh, progress=progress)
                 for t in tasks
             ]
+            suites = [
+                replace(
+                    s,
+                    prepared=_call_live(
+                        s.loaded, s.prepared, backends, journal, fresh=fresh, progress=progress
+                    ),
+                )
+                for s in suites
+            ]
+            tasks = judge_tasks(loaded, tasks, backends, journal, fresh=fresh, progress=progress)
         config = _stats_config(loaded)
         results = tuple(_run_task(loaded, t, config) for t in tasks)
+        results += finish_suites(
+            suites, [_run_task(s.loaded, s.prepared, config) for s in suites], config
+        )
     except BaseException:
         if opened is not None:
             opened.close()
@@ -243,6 +282,15 @@ def evaluate(
         if opened is not None:
             opened.close()
     return run
+
+
+def _suites(loaded: LoadedSpec, backends: Mapping[str, Backend]) -> list[SuiteRun]:
+    """The spec's forgetting suites, prepared for the candidate and the baseline."""
+    if not loaded.spec.suites:
+        return []
+    candidate, baseline = _comparison(loaded)
+    assert candidate is not None and baseline is not None  # the spec requires a pair
+    return prepare_suites(loaded, backends, candidate, baseline)
 
 
 def _store_arg(loaded: LoadedSpec, store: str | Any | None) -> str | None:
@@ -306,7 +354,9 @@ def prepare(
     ds_spec = task.dataset
     # models that read inputs (live models, Python functions) need the input column even
     # when the spec leaves it at its default; prediction files need none
-    reads_inputs = any(not isinstance(m, PredictionsModelSpec) for m in loaded.spec.models.values())
+    reads_inputs = bool(task.judges) or any(
+        not isinstance(m, PredictionsModelSpec) for m in loaded.spec.models.values()
+    )
     input_col = ds_spec.input if reads_inputs or "input" in ds_spec.model_fields_set else None
     dataset = load_dataset(
         loaded.resolve(ds_spec.path),
@@ -336,6 +386,8 @@ def prepare(
             f"{', '.join(unknown)}, which {'is' if len(unknown) == 1 else 'are'} not a label"
             f"{did_you_mean(unknown[0], labels)} (labels: {', '.join(labels)})"
         )
+    if task.type == "classification":
+        check_thresholds(loaded, loaded.spec.tasks.index(task), labels)
     for name, model in loaded.spec.models.items():
         if kind == "number" and _wrong_possible(model):
             raise SpecError(
@@ -355,6 +407,7 @@ def prepare(
                 model, model=name, path=path, dataset=dataset, kind=kind, labels=labels
             )
     index = loaded.spec.tasks.index(task)
+    resolve_extras(loaded, task, index)
     plans = _plans(loaded, task, index, dataset, labels, choices, backends)
     variants = _variants(dataset, ds_spec.variant_of, ds_spec.operation)
     keep = _keep(loaded, task, predictions, variants)
@@ -366,12 +419,21 @@ def prepare(
     else:
         has_proba = all(p.proba is not None for p in predictions.values()) and by_likelihood
     metrics = _metrics(task, labels, has_proba, where=loaded.where_in_task(index, "metrics"))
+    if ds_spec.weight is not None:
+        metrics = weighted_metrics(
+            metrics,
+            chosen=task.metrics is not None,
+            task=task.name,
+            where=loaded.where_in_task(index, "metrics"),
+        )
     headline = task.headline or _default_headline(task, metrics, labels)
     if headline not in metrics:
         raise SpecError(
             f'{loaded.where_in_task(index, "headline")}: task "{task.name}": headline "{headline}" is not among its metrics{did_you_mean(headline, metrics)} '
             f"({', '.join(metrics)}). Add it to metrics: or pick one of those"
         )
+    exclusion = exclusion_for(loaded, task, index, dataset)
+    extras = resolve_extras(loaded, task, index, metrics)
     return PreparedTask(
         spec=task,
         dataset=dataset,
@@ -382,7 +444,21 @@ def prepare(
         headline=headline,
         choices=choices,
         plans=plans,
-        exclusion=exclusion_for(loaded, task, index, dataset),
+        exclusion=exclusion,
+        judges=resolve_judges(loaded, task, index, dataset),
+        extras=extras,
+        weights=read_weights(dataset, ds_spec.weight),
+        data=data_summary(
+            loaded,
+            task,
+            index,
+            dataset,
+            labels=labels,
+            originals=None if variants is None else variants.is_original,
+            leakage=None if exclusion is None else exclusion.leakage,
+        )
+        if task.data_checks
+        else None,
         variants=(
             None if variants is None else replace(variants, keep=_keep(loaded, task, predictions))
         ),
@@ -640,7 +716,7 @@ def _score_values(
     """One model's predictions (one draw) scored on the kept examples."""
     task, keep = prepared.spec, prepared.keep
     pred = prepared.predictions[name]
-    metrics = list(prepared.metrics)
+    metrics = scorer_metrics(prepared)
     kept = values[keep]
     if task.type == "classification":
         assert y is not None
@@ -705,7 +781,7 @@ def _score(
             texts[candidate],
             texts[baseline],
             refs,
-            metrics=list(prepared.metrics),
+            metrics=scorer_metrics(prepared),
             candidate=candidate,
             baseline=baseline,
         )
@@ -726,7 +802,14 @@ def _headline_column(rows: ScoreRows, headline: str) -> str | None:
     for metric in rows.metrics:
         if metric.name == headline and metric.block in rows.per_example:
             return metric.block
-    return "correct" if "correct" in rows.per_example else next(iter(rows.per_example), None)
+    if "correct" in rows.per_example:
+        return "correct"
+    # a corpus-level headline (BLEU, chrF) has no per-example value: the spec's first
+    # per-example metric where higher is better stands in, never a lower-is-better one
+    for metric in rows.metrics:
+        if metric.higher_is_better and metric.block in rows.per_example:
+            return metric.block
+    return None
 
 
 def _run_task(loaded: LoadedSpec, prepared: PreparedTask, config: StatsConfig) -> TaskResult:
@@ -736,6 +819,11 @@ def _run_task(loaded: LoadedSpec, prepared: PreparedTask, config: StatsConfig) -
     clusters = None if ds.clusters is None else ds.clusters[keep]
     codes = _label_codes(prepared) if prepared.spec.type == "classification" else None
     rows, shares = _score(prepared, candidate, baseline)
+    rows = with_judge_rows(rows, prepared.judged)
+    rows = with_extra_rows(rows, prepared)
+    if prepared.weights is not None:
+        # every metric, comparison, slice and clean subset estimates the population
+        rows = {name: replace(r, weights=prepared.weights[keep]) for name, r in rows.items()}
     metrics = {name: estimate_all(r, cluster=clusters, config=config) for name, r in rows.items()}
     comparisons = {}
     mde = None
@@ -749,6 +837,16 @@ def _run_task(loaded: LoadedSpec, prepared: PreparedTask, config: StatsConfig) -
             config=config,
             family=len(comparisons),
         )
+    metrics, comparisons, utility = with_utility(
+        prepared,
+        rows,
+        metrics,
+        comparisons,
+        candidate=candidate,
+        baseline=baseline,
+        clusters=clusters,
+        config=config,
+    )
     slices = slice_results(
         rows,
         {col: values[keep] for col, values in ds.slices.items()},
@@ -780,7 +878,7 @@ def _run_task(loaded: LoadedSpec, prepared: PreparedTask, config: StatsConfig) -
             path=ds_spec.path,
             hash=ds.hash,
             n=len(ds),
-            columns=dict(ds.columns),
+            columns={**ds.columns, **({"weight": ds_spec.weight} if ds_spec.weight else {})},
             slices=tuple(ds.slices),
         ),
         models=tuple(rows),
@@ -792,11 +890,32 @@ def _run_task(loaded: LoadedSpec, prepared: PreparedTask, config: StatsConfig) -
         mde=mde,
         slices=slices,
         confusion=confusion,
-        examples=_examples(prepared, rows),
+        examples=judge_columns(_examples(prepared, rows), prepared.judged),
         dropped=dropped,
         live=live,
         clean=_clean(prepared, rows, clusters, candidate, baseline, config),
         robustness=_robustness(prepared, candidate, baseline, config),
+        data=prepared.data,
+        errors=error_report(
+            prepared,
+            rows,
+            confusion,
+            score=_headline_column(next(iter(rows.values())), prepared.headline) if rows else None,
+            candidate=candidate,
+            baseline=baseline,
+            clusters=clusters,
+            config=config,
+            min_size=loaded.spec.stats.min_slice_size,
+        ),
+        thresholds=threshold_reports(prepared, config),
+        judges=judge_report(
+            prepared.judged,
+            candidate=candidate,
+            baseline=baseline,
+            config=config,
+            human_model=next(iter(loaded.spec.models)),
+        ),
+        utility=utility,
         **_calibration(prepared, candidate, baseline, config),
         **_fairness(prepared, rows, candidate, baseline, config, loaded.spec.stats.min_slice_size),
     )

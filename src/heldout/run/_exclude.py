@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 from heldout._errors import DataError, SpecError
 from heldout.data import (
     Dataset,
+    LeakageReport,
     check_leakage,
     column_ids,
     column_values,
@@ -28,7 +29,7 @@ from heldout.data import (
 )
 from heldout.spec import LoadedSpec, TaskSpec
 
-__all__ = ["Exclusion", "exclusion_for"]
+__all__ = ["Exclusion", "exclusion_for", "leakage_report"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,6 +39,7 @@ class Exclusion:
     mask: NDArray[np.bool_]
     source: str
     unknown: int = 0
+    leakage: LeakageReport | None = None
 
 
 def exclusion_for(
@@ -56,6 +58,22 @@ def exclusion_for(
 
 
 def _leaked(loaded: LoadedSpec, task: TaskSpec, index: int, dataset: Dataset) -> Exclusion:
+    report = leakage_report(loaded, task, index, dataset)
+    leaked = set(report.contaminated_ids)
+    mask = np.fromiter((str(i) in leaked for i in dataset.ids), dtype=bool, count=len(dataset))
+    train = task.train
+    assert train is not None
+    source = (
+        f"leaked from {train.path}: exact matches, {report.ngram}-gram overlap and "
+        f"near-duplicates (Jaccard ≥ {report.near_threshold:g})"
+    )
+    return Exclusion(mask=mask, source=source, leakage=report)
+
+
+def leakage_report(
+    loaded: LoadedSpec, task: TaskSpec, index: int, dataset: Dataset
+) -> LeakageReport:
+    """The train↔eval leakage check of the task's inputs against its ``train:`` file."""
     train = task.train
     assert train is not None
     column = train.input or dataset.columns.get("input")
@@ -81,7 +99,7 @@ def _leaked(loaded: LoadedSpec, task: TaskSpec, index: int, dataset: Dataset) ->
         if train.id is not None
         else np.asarray([f"row {i + 1}" for i in range(table.num_rows)], dtype=object)
     )
-    report = check_leakage(
+    return check_leakage(
         dataset.ids,
         dataset.inputs,
         train_ids,
@@ -91,13 +109,6 @@ def _leaked(loaded: LoadedSpec, task: TaskSpec, index: int, dataset: Dataset) ->
         near=train.near,
         seed=loaded.spec.stats.seed,
     )
-    leaked = set(report.contaminated_ids)
-    mask = np.fromiter((str(i) in leaked for i in dataset.ids), dtype=bool, count=len(dataset))
-    source = (
-        f"leaked from {train.path}: exact matches, {report.ngram}-gram overlap and "
-        f"near-duplicates (Jaccard ≥ {report.near_threshold:g})"
-    )
-    return Exclusion(mask=mask, source=source)
 
 
 def _read_ids(path: Path, *, where: str) -> set[str]:

@@ -19,13 +19,19 @@ from heldout.analysis import (
     CalibrationComparison,
     CalibrationReport,
     ConfusionMatrix,
+    ErrorReport,
     FairnessComparison,
     FairnessReport,
+    Forgetting,
+    OperatingPoints,
     RobustnessRow,
     ScoreGapReport,
     SliceResult,
 )
+from heldout.judges import JudgeReport
+from heldout.run._data_report import DataSummary
 from heldout.stats import Difference, Estimate, MinimumDetectableEffect
+from heldout.stats._utility import UtilityResult
 
 __all__ = [
     "CleanSubset",
@@ -186,6 +192,24 @@ class TaskResult:
             the headline's per-example score between groups.
         fairness_comparison: per slice column, the candidate's gaps against the
             baseline's (classification).
+        errors: confusion rates, per-class metrics with intervals, most confident
+            errors, the examples the candidate fixed and broke, lowest-scoring generations
+            and the headline per input-length bucket.
+        thresholds: per model with probabilities (classification): PR and ROC curves,
+            the threshold chosen for the task's ``thresholds:`` and the coverage–accuracy
+            curve.
+        forgetting: for a forgetting suite (``suites:``), the verdict on the candidate's
+            accuracy against the baseline's.
+        data: what the data checks of ``heldout check`` found in the eval set (and the
+            leakage check, when the task names a training file).
+        judges: LLM-judge metrics: frozen G-Eval steps, judge errors per model, pairwise
+            win / tie / loss, agreement with human labels, and the judge models' calls,
+            tokens, latency and cost (apart from the evaluated models'). Each judge's
+            per-example score is the examples column ``<judge>:<model>``, its reason
+            ``reason:<judge>:<model>``.
+        utility: the ``utility:`` score's components (normalisation and weights), each
+            model's utility and the paired delta; the same estimates are also
+            ``metrics[model]["utility"]`` and ``comparisons["utility"]``.
     """
 
     name: str
@@ -211,6 +235,12 @@ class TaskResult:
         default_factory=dict
     )
     fairness_comparison: Mapping[str, FairnessComparison] = field(default_factory=dict)
+    errors: ErrorReport | None = None
+    thresholds: Mapping[str, OperatingPoints] = field(default_factory=dict)
+    forgetting: Forgetting | None = None
+    judges: JudgeReport | None = None
+    data: DataSummary | None = None
+    utility: UtilityResult | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -246,6 +276,12 @@ class TaskResult:
             "fairness_comparison": {
                 column: c.to_dict() for column, c in self.fairness_comparison.items()
             },
+            "errors": None if self.errors is None else self.errors.to_dict(),
+            "thresholds": {m: t.to_dict() for m, t in self.thresholds.items()},
+            "forgetting": None if self.forgetting is None else self.forgetting.to_dict(),
+            "data": None if self.data is None else self.data.to_dict(),
+            "judges": None if self.judges is None else self.judges.to_dict(),
+            "utility": None if self.utility is None else self.utility.to_dict(),
         }
 
 

@@ -183,6 +183,9 @@ class ScoreRows:
         rankings: label/score pairs by key, for ``auc`` metrics.
         per_example: named per-example columns to store and show (``correct``,
             ``token_f1``, ``abs_error``...), each of shape ``(n,)``.
+        weights: sampling weights of the examples (``dataset.weight``), shape ``(n,)``,
+            or ``None``; with weights every metric estimates the population's value
+            (see :mod:`heldout.stats._weighted`).
     """
 
     model: str
@@ -191,6 +194,7 @@ class ScoreRows:
     blocks: Mapping[str, StatBlock] = field(default_factory=dict)
     rankings: Mapping[str, Ranking] = field(default_factory=dict)
     per_example: Mapping[str, NDArray[np.float64]] = field(default_factory=dict)
+    weights: NDArray[np.float64] | None = None
 
     def subset(self, mask: NDArray[np.bool_]) -> ScoreRows:
         """The same scores restricted to the selected examples (a slice)."""
@@ -201,6 +205,7 @@ class ScoreRows:
             blocks={k: b.subset(mask) for k, b in self.blocks.items()},
             rankings={k: r.subset(mask) for k, r in self.rankings.items()},
             per_example={k: v[mask] for k, v in self.per_example.items()},
+            weights=None if self.weights is None else self.weights[mask],
         )
 
     def metric(self, name: str) -> MetricDef:

@@ -19,6 +19,7 @@ __all__ = [
     "MetricInfo",
     "TaskType",
     "available_metrics",
+    "builtin_metrics",
     "check_metrics",
     "default_metrics",
     "metric_info",
@@ -200,8 +201,11 @@ def check_metrics(
                 raise MetricError(_unknown_label_message(name, prefix, label, labels))
             continue
         info = catalogue.get(name)
+        if info is None and _is_custom(name):
+            continue
         if info is None:
             allowed = available_metrics(task_type, labels=labels, has_proba=has_proba)
+            allowed += _custom_names()
             raise MetricError(_unknown_message(task_type, name, allowed))
         if info.needs_proba and not has_proba and task_type == "multiple_choice":
             raise MetricError(
@@ -220,6 +224,24 @@ def check_metrics(
                 f'{len(labels)} ({", ".join(labels)}); use "{info.instead}", or '
                 f'"{name}:LABEL" for one class'
             )
+
+
+def _is_custom(name: str) -> bool:
+    from heldout.scoring._custom import custom_metric
+
+    return custom_metric(name) is not None
+
+
+def _custom_names() -> list[str]:
+    from heldout.scoring._custom import custom_metric_names
+
+    return custom_metric_names()
+
+
+def builtin_metrics(task_type: str, names: Sequence[str]) -> list[str]:
+    """The names a task type's own scorer computes (custom metrics left out)."""
+    catalogue = _catalogue(task_type)
+    return [n for n in names if n in catalogue or ":" in n or not _is_custom(n)]
 
 
 def _unknown_message(task_type: str, name: str, allowed: Sequence[str]) -> str:

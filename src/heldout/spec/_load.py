@@ -51,6 +51,10 @@ class LoadedSpec:
             "sampling",
             "train",
             "exclude",
+            "thresholds",
+            "judges",
+            "assertions",
+            "custom_metrics",
         ):
             loc = ("task", key)
         return _where(self.source, loc, dict(self.marks))

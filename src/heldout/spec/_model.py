@@ -10,6 +10,7 @@ from heldout._util._labels import label_text
 
 __all__ = [
     "PRESETS",
+    "AssertionSpec",
     "CompareSpec",
     "DatasetSpec",
     "EvalSpec",
@@ -29,10 +30,12 @@ __all__ = [
     "PythonModelSpec",
     "SamplingSpec",
     "StatsSpec",
+    "SuiteSpec",
     "TaskSpec",
     "TaskType",
     "ThresholdSpec",
     "TrainSpec",
+    "UtilityTermSpec",
 ]
 
 TaskType = Literal["classification", "regression", "generation", "multiple_choice"]
@@ -409,6 +412,7 @@ class JudgeSpec(_Verbatim):
     top_logprobs: int = Field(default=20, ge=1, le=20)
     human: str | None = None
     human_scale: Literal["ordinal", "nominal"] = "ordinal"
+    human_model: str | None = None
     higher_is_better: bool | None = None
 
     @field_validator("rubric", "choices", mode="before")
@@ -428,7 +432,9 @@ class JudgeSpec(_Verbatim):
             if on
         ]
         if len(kinds) > 1:
-            raise ValueError(f"judge {self.name}: give one of dag, pairwise, choices (got {', '.join(kinds)})")
+            raise ValueError(
+                f"judge {self.name}: give one of dag, pairwise, choices (got {', '.join(kinds)})"
+            )
         if not kinds and self.preset is None and self.criteria is None:
             raise ValueError(
                 f"judge {self.name}: give a preset (relevance, coherence, ...), criteria:, "
@@ -447,6 +453,132 @@ class JudgeSpec(_Verbatim):
         return self
 
 
+class EditDistanceSpec(_Strict):
+    """``edit_distance: {max: 0.2}``: Levenshtein distance to the target over the longer
+    length at most ``max``."""
+
+    max: float = Field(ge=0.0, le=1.0)
+    case_sensitive: bool = True
+
+
+class EmbeddingSimilaritySpec(_Strict):
+    """``embedding_similarity: {min: 0.8, model: ./models/minilm}``: cosine similarity of
+    the output's and the target's embeddings (a local sentence-transformers folder)."""
+
+    min: float = Field(ge=-1.0, le=1.0)
+    model: str = Field(min_length=1)
+
+
+_ASSERTION_KINDS = (
+    "equals",
+    "contains",
+    "not_contains",
+    "regex",
+    "starts_with",
+    "is_json",
+    "json_schema",
+    "length",
+    "edit_distance",
+    "embedding_similarity",
+    "python",
+)
+
+
+class AssertionSpec(_Verbatim):
+    """A deterministic check of each output; passing scores 1, failing 0.
+
+    Exactly one check per assertion: ``equals`` (a text), ``contains`` / ``not_contains``
+    (texts, ``mode: any | all``), ``regex`` (searched), ``starts_with``, ``is_json: true``,
+    ``json_schema`` (a schema file), length bounds (``min_chars``, ``max_chars``,
+    ``min_words``, ``max_words``), ``edit_distance`` or ``embedding_similarity`` to the
+    target, or ``python: module:function`` returning one bool per output.
+    ``case_sensitive: false`` compares text checks case-insensitively.
+    """
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    equals: str | None = None
+    contains: tuple[str, ...] | None = None
+    not_contains: tuple[str, ...] | None = None
+    mode: Literal["any", "all"] = "any"
+    case_sensitive: bool = True
+    regex: str | None = None
+    starts_with: str | None = None
+    is_json: bool = False
+    json_schema: str | None = None
+    min_chars: int | None = Field(default=None, ge=0)
+    max_chars: int | None = Field(default=None, ge=0)
+    min_words: int | None = Field(default=None, ge=0)
+    max_words: int | None = Field(default=None, ge=0)
+    edit_distance: EditDistanceSpec | None = None
+    embedding_similarity: EmbeddingSimilaritySpec | None = None
+    python: str | None = Field(default=None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+    @field_validator("contains", "not_contains", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return (v,) if isinstance(v, str) else v
+
+    @property
+    def kind(self) -> str:
+        """Which check this is (``length`` for the length bounds)."""
+        return self._kinds()[0]
+
+    def _kinds(self) -> list[str]:
+        lengths = (self.min_chars, self.max_chars, self.min_words, self.max_words)
+        given = {
+            "equals": self.equals is not None,
+            "contains": self.contains is not None,
+            "not_contains": self.not_contains is not None,
+            "regex": self.regex is not None,
+            "starts_with": self.starts_with is not None,
+            "is_json": self.is_json,
+            "json_schema": self.json_schema is not None,
+            "length": any(x is not None for x in lengths),
+            "edit_distance": self.edit_distance is not None,
+            "embedding_similarity": self.embedding_similarity is not None,
+            "python": self.python is not None,
+        }
+        return [k for k in _ASSERTION_KINDS if given[k]]
+
+    @model_validator(mode="after")
+    def _one_check(self) -> AssertionSpec:
+        kinds = self._kinds()
+        if len(kinds) != 1:
+            got = ", ".join(kinds) if kinds else "none"
+            raise ValueError(
+                f"assertion {self.name}: give exactly one check ({', '.join(_ASSERTION_KINDS)}); "
+                f"got {got}"
+            )
+        for words in (self.contains, self.not_contains):
+            if words is not None and not words:
+                raise ValueError(f"assertion {self.name}: list at least one text to look for")
+        for low, high, unit in (
+            (self.min_chars, self.max_chars, "chars"),
+            (self.min_words, self.max_words, "words"),
+        ):
+            if low is not None and high is not None and low > high:
+                raise ValueError(f"assertion {self.name}: min_{unit} {low} > max_{unit} {high}")
+        return self
+
+
+class UtilityTermSpec(_Strict):
+    """One metric of a utility score: its weight and, for unbounded metrics, ``scale``
+    (the value that normalises to 1; values are clipped to [0, scale])."""
+
+    weight: float = Field(gt=0.0)
+    scale: float | None = Field(default=None, gt=0.0)
+
+
+def _utility_terms(v: Any) -> Any:
+    """``{metric: 0.6}`` is short for ``{metric: {weight: 0.6}}``."""
+    if isinstance(v, dict):
+        return {
+            k: {"weight": x} if isinstance(x, int | float) and not isinstance(x, bool) else x
+            for k, x in v.items()
+        }
+    return v
+
+
 class TaskSpec(_Strict):
     """One task: a dataset, what kind of prediction it asks for, and its metrics."""
 
@@ -463,8 +595,12 @@ class TaskSpec(_Strict):
     sampling: SamplingSpec | None = None
     train: TrainSpec | None = None
     exclude: str | None = Field(default=None, min_length=1)
+    data_checks: bool = True
     thresholds: ThresholdSpec | None = None
     judges: tuple[JudgeSpec, ...] = ()
+    assertions: tuple[AssertionSpec, ...] = ()
+    custom_metrics: tuple[str, ...] = ()
+    utility: dict[str, UtilityTermSpec] | None = None
 
     @field_validator("labels", "positive_label", mode="before")
     @classmethod
@@ -475,6 +611,11 @@ class TaskSpec(_Strict):
     @classmethod
     def _verbalizer_keys_as_text(cls, v: Any) -> Any:
         return _keys_as_text(v)
+
+    @field_validator("utility", mode="before")
+    @classmethod
+    def _utility_weights(cls, v: Any) -> Any:
+        return _utility_terms(v)
 
     @field_validator("train", mode="before")
     @classmethod
@@ -518,6 +659,38 @@ class TaskSpec(_Strict):
             raise ValueError(
                 f"labels and positive_label only apply to classification, not {self.type}"
             )
+        return self
+
+
+class SuiteSpec(_Strict):
+    """A general-capability suite evaluated on the candidate and the baseline.
+
+    ``path`` is a multiple-choice file in a known layout (``format``: ``mmlu``, ``arc``,
+    ``hellaswag``, ``truthfulqa``; recognised when left out), or ``dataset`` a heldout
+    dataset with a ``choices`` column. ``tolerance`` is the accuracy loss allowed before
+    the suite counts as forgotten; ``limit`` keeps the first items only.
+    """
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    path: str | None = Field(default=None, min_length=1)
+    format: Literal["mmlu", "arc", "hellaswag", "truthfulqa"] | None = None
+    dataset: DatasetSpec | None = None
+    tolerance: float = Field(default=0.01, ge=0.0, lt=1.0)
+    limit: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SuiteSpec:
+        if (self.path is None) == (self.dataset is None):
+            raise ValueError(
+                f"suite {self.name}: give either path: (a suite file) or dataset: (a heldout "
+                "dataset with choices:), not both or neither"
+            )
+        if self.dataset is not None and self.dataset.choices is None:
+            raise ValueError(
+                f"suite {self.name}: dataset needs choices: the column of answer options"
+            )
+        if self.dataset is not None and self.format is not None:
+            raise ValueError(f"suite {self.name}: format: applies to path:, not dataset:")
         return self
 
 
@@ -568,8 +741,11 @@ class _SingleTask(_Strict):
     sampling: SamplingSpec | None = None
     train: TrainSpec | str | None = None
     exclude: str | None = None
+    data_checks: bool = True
     thresholds: ThresholdSpec | None = None
     judges: tuple[JudgeSpec, ...] = ()
+    assertions: tuple[AssertionSpec, ...] = ()
+    custom_metrics: tuple[str, ...] = ()
 
     @field_validator("labels", "positive_label", mode="before")
     @classmethod
@@ -598,11 +774,23 @@ class EvalSpec(_Strict):
     metrics: tuple[str, ...] | None = None
     store: str | None = None
     report: str | None = None
+    suites: tuple[SuiteSpec, ...] = ()
     gates: tuple[GateSpec, ...] | None = None
+    utility: dict[str, UtilityTermSpec] | None = None
+
+    @field_validator("utility", mode="before")
+    @classmethod
+    def _utility_weights(cls, v: Any) -> Any:
+        return _utility_terms(v)
 
     @model_validator(mode="after")
     def _fold_and_check(self) -> EvalSpec:
         shorthand = self.dataset is not None or self.task is not None or self.metrics is not None
+        if self.utility is not None and not shorthand:
+            raise ValueError(
+                "utility: at the top level belongs to the single-task form; with tasks: [...] "
+                "put utility: inside the task"
+            )
         if shorthand and self.tasks:
             raise ValueError("use either tasks: [...] or dataset:/task:/metrics:, not both")
         if shorthand:
@@ -626,10 +814,15 @@ class EvalSpec(_Strict):
                     else self.task.train
                 ),
                 exclude=self.task.exclude,
+                data_checks=self.task.data_checks,
                 thresholds=self.task.thresholds,
                 judges=self.task.judges,
+                assertions=self.task.assertions,
+                custom_metrics=self.task.custom_metrics,
+                utility=self.utility,
             )
             object.__setattr__(self, "tasks", (folded,))
+            object.__setattr__(self, "utility", None)
             object.__setattr__(self, "dataset", None)
             object.__setattr__(self, "task", None)
             object.__setattr__(self, "metrics", None)
@@ -643,7 +836,16 @@ class EvalSpec(_Strict):
             judge_names = [j.name for j in t.judges]
             repeated = sorted({n for n in judge_names if judge_names.count(n) > 1})
             if repeated:
-                raise ValueError(f'task "{t.name}": judge names must be unique; repeated: {", ".join(repeated)}')
+                raise ValueError(
+                    f'task "{t.name}": judge names must be unique; repeated: {", ".join(repeated)}'
+                )
+            extra_names = judge_names + [a.name for a in t.assertions]
+            clash = sorted({n for n in extra_names if extra_names.count(n) > 1})
+            if clash:
+                raise ValueError(
+                    f'task "{t.name}": judge and assertion names must be unique; repeated: '
+                    f"{', '.join(clash)}"
+                )
             for j in t.judges:
                 if j.model not in self.judge_models and j.model not in self.models:
                     known = ", ".join([*self.judge_models, *self.models])
@@ -651,6 +853,18 @@ class EvalSpec(_Strict):
                         f'task "{t.name}": judge {j.name}: model "{j.model}" is not in judge_models: '
                         f"or models: (known: {known})"
                     )
+        if self.suites:
+            if self.compare is None and len(self.models) != 2:
+                raise ValueError(
+                    "suites: compare a candidate with a baseline: add compare: {candidate: ..., "
+                    "baseline: ...} (or list exactly two models)"
+                )
+            suite_names = [f"suite.{s.name}" for s in self.suites]
+            clash = sorted({n for n in suite_names if suite_names.count(n) > 1 or n in names})
+            if clash:
+                raise ValueError(
+                    f"suites: names must be unique and not a task's; repeated: {', '.join(clash)}"
+                )
         if self.compare is not None:
             for role in ("candidate", "baseline"):
                 ref = getattr(self.compare, role)

@@ -21,12 +21,14 @@ from heldout.stats._estimate import (
     mean_column,
     point_value,
     ranking_of,
+    refuse_unweighted,
 )
 from heldout.stats._multitest import adjust_pvalues
 from heldout.stats._paired import paired_proportions, paired_ttest
 from heldout.stats._paired_bootstrap import paired_bootstrap, paired_bootstrap_distribution
 from heldout.stats._power import minimum_detectable_effect
 from heldout.stats._types import Difference, MinimumDetectableEffect, Verdict
+from heldout.stats._weighted import check_weights, linearized_variance, weighted_paired
 
 __all__ = ["compare_all", "mde_for", "verdict_for"]
 
@@ -43,7 +45,9 @@ def _shared(candidate: ScoreRows, baseline: ScoreRows) -> list[_Pair]:
         )
     names = {m.name for m in baseline.metrics}
     pairs = [(m, baseline.metric(m.name)) for m in candidate.metrics if m.name in names]
+    _same_weights(candidate, baseline)
     for cand, base in pairs:
+        refuse_unweighted(candidate, cand)
         if cand.kind != base.kind:
             raise MetricError(
                 f"metric {cand.name!r} is of kind {cand.kind!r} for {candidate.model!r} but "
@@ -55,6 +59,15 @@ def _shared(candidate: ScoreRows, baseline: ScoreRows) -> list[_Pair]:
                 "or 'auc'"
             )
     return pairs
+
+
+def _same_weights(candidate: ScoreRows, baseline: ScoreRows) -> None:
+    a, b = candidate.weights, baseline.weights
+    if (a is None) != (b is None) or (a is not None and b is not None and not np.array_equal(a, b)):
+        raise MetricError(
+            f"{candidate.model!r} and {baseline.model!r} carry different sampling weights; "
+            "a paired comparison needs both scored on the same weighted examples"
+        )
 
 
 def _labels(candidate: ScoreRows, baseline: ScoreRows, pair: _Pair) -> NDArray[Any]:
@@ -169,12 +182,22 @@ def compare_all(
     booted = _bootstrap_all(candidate, baseline, pairs, cluster, resamples_for(config, len(pairs)))
     raw: list[Difference] = []
     for cand, base in pairs:
-        if cand.kind == "mean":
+        if cand.kind == "mean" and candidate.weights is not None:
+            a, b = mean_column(candidate, cand), mean_column(baseline, base)
+            raw.append(
+                weighted_paired(
+                    a, b, candidate.weights, cluster=cluster, confidence=config.confidence
+                )
+            )
+        elif cand.kind == "mean":
             test = paired_proportions if cand.binary and base.binary else paired_ttest
             a, b = mean_column(candidate, cand), mean_column(baseline, base)
             raw.append(test(a, b, cluster=cluster, confidence=config.confidence))
         elif cand.kind == "bootstrap":
-            raw.append(booted[cand.name])
+            diff = booted[cand.name]
+            if candidate.weights is not None:
+                diff = dataclasses.replace(diff, test=f"{diff.test}-weighted")
+            raw.append(diff)
         else:
             raw.append(
                 delong_paired(
@@ -265,7 +288,12 @@ def mde_for(
     where = f"{n:,} paired examples"
     if cluster is not None:
         where += f" in {cluster_codes(cluster, n).n_clusters:,} clusters"
-    if cand.kind == "mean":
+    if cand.kind == "mean" and candidate.weights is not None:
+        d = mean_column(candidate, cand) - mean_column(baseline, base)
+        w = check_weights(candidate.weights, n)
+        se = float(np.sqrt(linearized_variance(d, w, cluster=cluster)))
+        basis = f"linearised sd of weighted paired differences over {where}"
+    elif cand.kind == "mean":
         d = mean_column(candidate, cand) - mean_column(baseline, base)
         se, basis = _mean_se(d, binary=cand.binary and base.binary, cluster=cluster, where=where)
     elif cand.kind == "bootstrap":

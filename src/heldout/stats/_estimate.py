@@ -15,12 +15,28 @@ from heldout.stats._config import StatsConfig
 from heldout.stats._delong import delong_auc, delong_influence
 from heldout.stats._intervals import is_binary, mean_interval
 from heldout.stats._types import Estimate
+from heldout.stats._weighted import (
+    check_weights,
+    weighted_block,
+    weighted_mean,
+    weighted_mean_interval,
+)
 
 __all__ = ["estimate_all", "point_value"]
 
 
 def block_of(rows: ScoreRows, metric: MetricDef) -> StatBlock:
-    """The metric's statistics block, checked against the rows' example count."""
+    """The metric's statistics block, checked against the rows' example count; with
+    sampling weights, the block of weighted statistics (:func:`weighted_block`)."""
+    block = raw_block_of(rows, metric)
+    if rows.weights is not None:
+        # weighted sums: every bootstrap metric and its resamples estimate the population
+        return weighted_block(block, rows.weights)
+    return block
+
+
+def raw_block_of(rows: ScoreRows, metric: MetricDef) -> StatBlock:
+    """The metric's statistics block as scored, checked against the rows' example count."""
     try:
         block = rows.blocks[metric.block]
     except KeyError:
@@ -34,6 +50,18 @@ def block_of(rows: ScoreRows, metric: MetricDef) -> StatBlock:
             f"the score rows {rows.n}"
         )
     return block
+
+
+def refuse_unweighted(rows: ScoreRows, metric: MetricDef) -> None:
+    """Raise when ``rows`` carry sampling weights that ``metric`` cannot honour."""
+    if rows.weights is None:
+        return
+    if metric.kind == "auc" or exact_point_kind(metric):
+        raise MetricError(
+            f"metric {metric.name!r} has no weighted estimate, and the dataset has sampling "
+            "weights (dataset.weight): drop it from metrics:, or evaluate the unweighted "
+            "full set"
+        )
 
 
 def ranking_of(rows: ScoreRows, metric: MetricDef) -> Ranking:
@@ -60,7 +88,7 @@ def aggregate_of(metric: MetricDef) -> Aggregate:
 
 def mean_column(rows: ScoreRows, metric: MetricDef) -> NDArray[np.float64]:
     """The per-example values a ``mean`` metric averages, shape ``(n,)``."""
-    block = block_of(rows, metric)
+    block = raw_block_of(rows, metric)
     if block.width != 1:
         raise MetricError(
             f"mean metric {metric.name!r} needs a one-column block; block {metric.block!r} "
@@ -82,12 +110,17 @@ def exact_point(rows: ScoreRows, metric: MetricDef) -> float | None:
     ``params``); its point estimate stays scikit-learn's exact value, and its interval is
     shifted by the binning's offset so that it is centred on that value.
     """
-    if (
-        metric.params.get("point") != "exact"
-        or metric.params.get("resampling_cells") != "quantile_bins"
-    ):
+    if not exact_point_kind(metric):
         return None
     return metric_value(rows, metric.name)
+
+
+def exact_point_kind(metric: MetricDef) -> bool:
+    """Whether the metric's point is exact while its block is a binned approximation."""
+    return (
+        metric.params.get("point") == "exact"
+        and metric.params.get("resampling_cells") == "quantile_bins"
+    )
 
 
 def shift_to_exact(est: Estimate, exact: float | None) -> Estimate:
@@ -124,10 +157,13 @@ def point_value(rows: ScoreRows, metric_name: str) -> float:
     except KeyError:
         names = ", ".join(m.name for m in rows.metrics)
         raise MetricError(f"no metric {metric_name!r} in model {rows.model!r} ({names})") from None
+    refuse_unweighted(rows, metric)
     if metric.kind == "mean":
         column = mean_column(rows, metric)
         if column.shape[0] == 0:
             raise MetricError(f"metric {metric_name!r} is undefined on zero examples")
+        if rows.weights is not None:
+            return weighted_mean(column, check_weights(rows.weights, rows.n))
         return float(column.mean())
     if metric.kind == "bootstrap":
         exact = exact_point(rows, metric)
@@ -166,6 +202,7 @@ def estimate_all(
     """
     by_block: dict[str, dict[str, Aggregate]] = {}
     for metric in rows.metrics:
+        refuse_unweighted(rows, metric)
         if metric.kind == "bootstrap":
             by_block.setdefault(metric.block, {})[metric.name] = aggregate_of(metric)
     booted: dict[str, Estimate] = {}
@@ -174,7 +211,15 @@ def estimate_all(
         booted.update(bootstrap_estimates(block, aggregates, cluster=cluster, config=config))
     out: dict[str, Estimate] = {}
     for metric in rows.metrics:
-        if metric.kind == "mean":
+        if metric.kind == "mean" and rows.weights is not None:
+            out[metric.name] = weighted_mean_interval(
+                mean_column(rows, metric),
+                rows.weights,
+                cluster=cluster,
+                confidence=config.confidence,
+                binary=metric.binary,
+            )
+        elif metric.kind == "mean":
             out[metric.name] = mean_interval(
                 mean_column(rows, metric),
                 cluster=cluster,
@@ -182,7 +227,10 @@ def estimate_all(
                 binary=metric.binary,
             )
         elif metric.kind == "bootstrap":
-            out[metric.name] = shift_to_exact(booted[metric.name], exact_point(rows, metric))
+            est = shift_to_exact(booted[metric.name], exact_point(rows, metric))
+            if rows.weights is not None:
+                est = replace(est, method=f"{est.method}-weighted")
+            out[metric.name] = est
         elif metric.kind == "auc":
             ranking = ranking_of(rows, metric)
             out[metric.name] = delong_auc(

@@ -31,6 +31,10 @@ PART_ROWS = 250_000
 #: 1 GB that SQLite and PostgreSQL accept for one value.
 PART_BYTES = 128 * 2**20
 
+#: Rows in one Parquet row group: reading a few rows (a page of the dashboard) decodes
+#: only the row groups that hold them.
+ROW_GROUP_ROWS = 32_768
+
 _META_KEY = b"heldout"
 _DICTIONARY_SAMPLE = 10_000
 
@@ -151,5 +155,12 @@ def _dictionary_columns(table: pa.Table) -> list[str]:
 
 def _write(table: pa.Table, dictionary: list[str]) -> bytes:
     sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, compression="zstd", compression_level=1, use_dictionary=dictionary)
+    pq.write_table(
+        table,
+        sink,
+        compression="zstd",
+        compression_level=1,
+        use_dictionary=dictionary,
+        row_group_size=ROW_GROUP_ROWS,
+    )
     return bytes(sink.getvalue().to_pybytes())

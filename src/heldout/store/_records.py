@@ -17,11 +17,15 @@ from heldout._errors import StoreError
 from heldout.analysis import (
     CalibrationComparison,
     CalibrationReport,
+    ErrorReport,
     FairnessComparison,
     FairnessReport,
+    Forgetting,
+    OperatingPoints,
     RobustnessRow,
     ScoreGapReport,
 )
+from heldout.judges import JudgeReport
 from heldout.run import (
     CleanSubset,
     ConfusionMatrix,
@@ -31,7 +35,9 @@ from heldout.run import (
     SliceResult,
     TaskResult,
 )
+from heldout.run._data_report import DataSummary
 from heldout.stats import Difference, Estimate, MinimumDetectableEffect, Verdict
+from heldout.stats._utility import UtilityResult
 from heldout.store._codec import from_utc, to_json, utcoffset_seconds
 from heldout.store._frames import encode_examples
 from heldout.store._schema import ComparisonRow, EstimateRow, RunRow, SliceRow, TaskRow
@@ -334,6 +340,18 @@ def _analysis_document(task: TaskResult) -> dict[str, Any] | None:
         document["fairness_comparison"] = {
             column: c.to_dict() for column, c in task.fairness_comparison.items()
         }
+    if task.errors is not None:
+        document["errors"] = task.errors.to_dict()
+    if task.thresholds:
+        document["thresholds"] = {m: t.to_dict() for m, t in task.thresholds.items()}
+    if task.forgetting is not None:
+        document["forgetting"] = task.forgetting.to_dict()
+    if task.judges:
+        document["judges"] = task.judges.to_dict()
+    if task.utility is not None:
+        document["utility"] = task.utility.to_dict()
+    if task.data is not None:
+        document["data"] = task.data.to_dict()
     return document or None
 
 
@@ -357,6 +375,20 @@ def _analysis_fields(document: Mapping[str, Any]) -> dict[str, Any]:
             column: FairnessComparison.from_dict(c)
             for column, c in document["fairness_comparison"].items()
         }
+    if document.get("errors") is not None:
+        fields["errors"] = ErrorReport.from_dict(document["errors"])
+    if "thresholds" in document:
+        fields["thresholds"] = {
+            m: OperatingPoints.from_dict(t) for m, t in document["thresholds"].items()
+        }
+    if document.get("forgetting") is not None:
+        fields["forgetting"] = Forgetting.from_dict(document["forgetting"])
+    if document.get("judges") is not None:
+        fields["judges"] = JudgeReport.from_dict(document["judges"])
+    if document.get("utility") is not None:
+        fields["utility"] = UtilityResult.from_dict(document["utility"])
+    if document.get("data") is not None:
+        fields["data"] = DataSummary.from_dict(document["data"])
     return fields
 
 

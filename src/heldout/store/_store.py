@@ -17,6 +17,7 @@ from heldout.store._frames import decode_examples
 from heldout.store._journal import Journal
 from heldout.store._listing import run_summaries
 from heldout.store._migrate import upgrade
+from heldout.store._partial import ExampleParts
 from heldout.store._records import build_run, run_records
 from heldout.store._refs import resolve_ref
 from heldout.store._schema import (
@@ -168,8 +169,14 @@ class Store:
             for part in records.parts:
                 session.execute(insert(ExamplePartRow), [part])
 
-    def load_run(self, ref: str) -> Run:
-        """The run ``ref`` names, with its examples (see :meth:`resolve` for ``ref``)."""
+    def load_run(self, ref: str, *, examples: bool = True) -> Run:
+        """The run ``ref`` names, with its examples (see :meth:`resolve` for ``ref``).
+
+        With ``examples=False`` only the stored aggregates are read (metrics,
+        comparisons, slices, analyses): each task's ``examples`` is an empty frame with
+        the stored columns and dtypes, and no per-example data is decoded. Read the
+        examples piecewise with :meth:`example_parts`.
+        """
         with self._session(f"cannot read run {ref!r} from") as session:
             run_id = resolve_ref(session, ref, self.url)
             run = session.get_one(RunRow, run_id)
@@ -192,20 +199,48 @@ class Store:
                 .order_by(SliceRow.task, SliceRow.position)
             ).all()
             blobs: dict[str, list[bytes]] = {task.name: [] for task in tasks}
+            chosen = select(ExamplePartRow.task, ExamplePartRow.data).where(
+                ExamplePartRow.run_id == run_id
+            )
+            if not examples:
+                # The first part alone carries the schema of the columns.
+                chosen = chosen.where(ExamplePartRow.part == 0)
             for task_name, data in session.execute(
-                select(ExamplePartRow.task, ExamplePartRow.data)
-                .where(ExamplePartRow.run_id == run_id)
-                .order_by(ExamplePartRow.task, ExamplePartRow.part)
+                chosen.order_by(ExamplePartRow.task, ExamplePartRow.part)
             ):
                 blobs[task_name].append(data)
-            return build_run(
-                run,
-                tasks,
-                estimates,
-                comparisons,
-                slices,
-                {name: decode_examples(parts) for name, parts in blobs.items()},
+            if examples:
+                frames = {name: decode_examples(parts) for name, parts in blobs.items()}
+            else:
+                frames = {
+                    name: ExampleParts(task=name, data=tuple(parts), rows=(0,)).empty
+                    for name, parts in blobs.items()
+                }
+            return build_run(run, tasks, estimates, comparisons, slices, frames)
+
+    def example_parts(self, ref: str, task: str) -> ExampleParts:
+        """The stored Parquet parts of one task's examples, to read by column or by row
+        without decoding the whole frame (see :class:`ExampleParts`).
+
+        Raises:
+            StoreError: no run matches ``ref``, or it has no task ``task``.
+        """
+        with self._session(f"cannot read the examples of run {ref!r} from") as session:
+            run_id = resolve_ref(session, ref, self.url)
+            found = session.execute(
+                select(ExamplePartRow.n_rows, ExamplePartRow.data)
+                .where(ExamplePartRow.run_id == run_id, ExamplePartRow.task == task)
+                .order_by(ExamplePartRow.part)
+            ).all()
+        if not found:
+            raise StoreError(
+                f"run {run_id} has no task {task!r} with stored examples in {self.url}"
             )
+        return ExampleParts(
+            task=task,
+            data=tuple(row.data for row in found),
+            rows=tuple(row.n_rows for row in found),
+        )
 
     def resolve(self, ref: str) -> str:
         """The id of the run ``ref`` names.
