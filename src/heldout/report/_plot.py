@@ -58,6 +58,9 @@ class FigureView:
 def to_view(figure: go.Figure, *, id: str, title: str, caption: str) -> FigureView:
     """Serialise a figure with ``fig.to_json()`` for embedding in the page."""
     spec: dict[str, Any] = json.loads(figure.to_json())
+    # the template goes in as plain JSON: set through plotly it is validated, property by
+    # property, in every figure (most of a page's build time)
+    spec.setdefault("layout", {})["template"] = _template()
     return FigureView(id=id, title=title, caption=caption, spec=spec)
 
 
@@ -154,7 +157,9 @@ def _template() -> dict[str, Any]:
 def layout(*, legend: bool = True) -> dict[str, Any]:
     """The light, quiet layout every figure shares (plotly_white's look)."""
     return {
-        "template": _template(),
+        # empty here (which also keeps plotly from copying its default template into the
+        # figure); :func:`to_view` puts plotly_white's look in the figure's JSON
+        "template": {},
         "font": {"family": FONT, "size": 13, "color": "#24292f"},
         "margin": {"l": 60, "r": 24, "t": 48, "b": 56},
         "showlegend": legend,
