@@ -101,6 +101,8 @@ class ModelOutput:
     correct: bool | None
     scores: tuple[tuple[str, str], ...]
     error: str
+    #: per judge, its reason for the score (``reason:<judge>:<model>``) or its error
+    judged: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,7 @@ class ExamplePage:
                             "correct": out.correct,
                             "scores": dict(out.scores),
                             "error": out.error or None,
+                            "judged": dict(out.judged),
                         }
                         for out in row.outputs
                     ],
@@ -381,6 +384,7 @@ def _row(
                     if column.endswith(f":{model}") and not column.startswith("correct:")
                 ),
                 error=text_of(record.get(f"error:{model}")),
+                judged=_judged(record, model),
             )
         )
     return ExampleRow(
@@ -391,6 +395,21 @@ def _row(
         slices=tuple((c, text_of(record.get(c))) for c in task.dataset.slices),
         outputs=tuple(outputs),
     )
+
+
+def _judged(record: Mapping[Any, Any], model: str) -> tuple[tuple[str, str], ...]:
+    """Each judge's reason for ``model``'s score, or the judge's error when it failed."""
+    found: dict[str, str] = {}
+    for column, value in record.items():
+        if not isinstance(column, str) or not column.endswith(f":{model}"):
+            continue
+        kind, _, judge = column[: -len(model) - 1].partition(":")
+        text = text_of(value)
+        if kind == "judge_error" and text:
+            found[judge] = f"judge error: {text}"
+        elif kind == "reason" and text and judge not in found:
+            found[judge] = _cut(text)
+    return tuple(sorted(found.items()))
 
 
 def _number(value: object) -> str:
