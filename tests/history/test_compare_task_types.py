@@ -91,3 +91,19 @@ def test_two_models_of_a_stored_run_reproduce_its_comparisons(build, tmp_path: P
         assert m.b == run.metrics["tuned"][name]
     lower = {name for name, m in result.metrics.items() if not m.higher_is_better}
     assert lower == ({"mae", "rmse"} if run.tasks[0].type == "regression" else {"ter"})
+
+
+def test_fixed_and_broken_never_read_an_error_column_upside_down(tmp_path: Path) -> None:
+    # counts predicted exactly or off by one: abs_error is a 0/1 column where 1 is worse
+    rows = [{"id": f"c{i}", "text": f"box {i}", "target": float(i % 7)} for i in range(60)]
+    base = [float(i % 7) + (1.0 if i < 30 else 0.0) for i in range(60)]
+    tuned = [float(i % 7) + (1.0 if 20 <= i < 40 else 0.0) for i in range(60)]
+    spec = _write(tmp_path / "p", "regression", rows, base, tuned)
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    run = heldout.evaluate(spec, store=url)
+    result = heldout.compare(run.id, store=url)
+    assert result.change_score != "abs_error" and result.change_score != "sq_error"
+    gained = {f"c{i}" for i in range(20)}  # off by one in base, exact in tuned
+    lost = {f"c{i}" for i in range(30, 40)}  # exact in base, off by one in tuned
+    assert {e.id for e in result.fixed} <= gained
+    assert {e.id for e in result.broken} <= lost

@@ -14,10 +14,7 @@ from sklearn.metrics import brier_score_loss
 
 import heldout
 from heldout.store import Store
-
-
-def _write(path: Path, rows: list[dict[str, Any]]) -> None:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+from tests.run.helpers import write_jsonl
 
 
 @pytest.fixture
@@ -49,9 +46,9 @@ def project(tmp_path: Path) -> Path:
                 "probabilities": {"no": 1 - p_tuned, "yes": p_tuned},
             }
         )
-    _write(tmp_path / "eval.jsonl", rows)
-    _write(tmp_path / "base.jsonl", base)
-    _write(tmp_path / "tuned.jsonl", tuned)
+    write_jsonl(tmp_path / "eval.jsonl", rows)
+    write_jsonl(tmp_path / "base.jsonl", base)
+    write_jsonl(tmp_path / "tuned.jsonl", tuned)
     spec = {
         "name": "analyses",
         "models": {

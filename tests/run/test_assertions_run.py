@@ -15,12 +15,9 @@ from typer.testing import CliRunner
 import heldout
 from heldout.cli import app
 from heldout.store import Store
+from tests.run.helpers import write_jsonl
 
 runner = CliRunner()
-
-
-def _write(path: Path, rows: list[dict[str, Any]]) -> None:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
 
 
 def _preds(path: Path) -> list[str]:
@@ -40,9 +37,9 @@ def _project(tmp_path: Path, **extra: Any) -> Path:
         tuned.append({"id": f"q{i}", "prediction": f"Dear customer, ticket {i} closed, {polite}"})
         sorry = "sorry, " if rng.random() < 0.5 else ""
         base.append({"id": f"q{i}", "prediction": f"{sorry}ticket {i} closed"})
-    _write(tmp_path / "eval.jsonl", rows)
-    _write(tmp_path / "base.jsonl", base)
-    _write(tmp_path / "tuned.jsonl", tuned)
+    write_jsonl(tmp_path / "eval.jsonl", rows)
+    write_jsonl(tmp_path / "base.jsonl", base)
+    write_jsonl(tmp_path / "tuned.jsonl", tuned)
     (tmp_path / "reply.json").write_text(json.dumps({"type": "object", "required": ["answer"]}))
     (tmp_path / "checks.py").write_text(
         "def is_polite(outputs, targets):\n    return ['please' in o for o in outputs]\n"
@@ -203,3 +200,49 @@ def test_an_unknown_metric_suggests_custom_ones_too(tmp_path: Path) -> None:
     result = runner.invoke(app, ["run", str(spec), "--no-report"])
     assert result.exit_code == 2, result.output
     assert 'did you mean "answer_chars"' in result.output
+
+
+def test_assertions_average_over_every_sampled_draw_like_the_other_metrics(
+    tmp_path: Path,
+) -> None:
+    from tests.models.openai_server import OpenAIServer
+
+    # each example is answered "yes" on its first draw and "no" on its second
+    seen: dict[str, int] = {}
+
+    def answer(prompt: str) -> str:
+        seen[prompt] = seen.get(prompt, 0) + 1
+        return "yes" if seen[prompt] == 1 else "no"
+
+    rows = [{"id": f"e{i}", "q": f"question {i}?", "a": "yes"} for i in range(10)]
+    write_jsonl(tmp_path / "eval.jsonl", rows)
+    with OpenAIServer(answer=answer) as server:
+        spec = {
+            "name": "draws",
+            "models": {
+                "m": {
+                    "backend": "openai",
+                    "model": "m",
+                    "base_url": server.base_url,
+                    "concurrency": 1,
+                }
+            },
+            "dataset": {"path": "eval.jsonl", "id": "id", "input": "q", "target": "a"},
+            "task": {
+                "type": "generation",
+                "sampling": {"samples": 2, "temperature": 1.0},
+                "assertions": [{"name": "says_yes", "contains": "yes"}],
+            },
+            "metrics": ["exact_match"],
+            "utility": {"says_yes": 1, "exact_match": 1},
+            "store": "runs.db",
+        }
+        (tmp_path / "eval.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+        run = heldout.evaluate(tmp_path / "eval.yaml")
+    assert server.count == 20
+    # every example passes on one draw of two: exact_match and the assertion agree
+    assert run.metrics["m"]["exact_match"].value == pytest.approx(0.5)
+    assert run.metrics["m"]["says_yes"].value == pytest.approx(0.5)
+    np.testing.assert_allclose(run.examples()["says_yes:m"], np.full(10, 0.5))
+    # the share of passing draws is still a rate in [0, 1] for the utility
+    assert run.metrics["m"]["utility"].value == pytest.approx(0.5)

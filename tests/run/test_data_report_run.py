@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -17,27 +16,9 @@ from heldout.cli import app
 from heldout.report import render_report
 from heldout.run._data_report import DataSummary
 from heldout.store import Store
+from tests.run.helpers import WORDS, write_jsonl
 
 runner = CliRunner()
-WORDS = [
-    "alpha",
-    "bravo",
-    "charlie",
-    "delta",
-    "echo",
-    "foxtrot",
-    "golf",
-    "hotel",
-    "india",
-    "juliet",
-    "kilo",
-    "lima",
-    "mike",
-]
-
-
-def _write(path: Path, rows: list[dict[str, Any]]) -> None:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
 
 
 def _project(root: Path, *, dirty: bool) -> Path:
@@ -56,11 +37,11 @@ def _project(root: Path, *, dirty: bool) -> Path:
         rows[7]["text"] = "word " * 400  # length outlier
         rows[8]["note"] = None  # missing value
         train.append({"text": rows[10]["text"]})  # leaked into training
-    _write(root / "eval.jsonl", rows)
-    _write(root / "train.jsonl", train)
+    write_jsonl(root / "eval.jsonl", rows)
+    write_jsonl(root / "train.jsonl", train)
     preds = [{"id": r["id"], "prediction": "yes"} for r in rows]
-    _write(root / "base.jsonl", preds)
-    _write(root / "tuned.jsonl", [{"id": r["id"], "prediction": r["label"]} for r in rows])
+    write_jsonl(root / "base.jsonl", preds)
+    write_jsonl(root / "tuned.jsonl", [{"id": r["id"], "prediction": r["label"]} for r in rows])
     spec = {
         "name": "data-checked",
         "models": {

@@ -10,34 +10,17 @@ from typing import Any
 
 import numpy as np
 import pytest
-import yaml
 from sklearn.metrics import precision_recall_fscore_support
 from typer.testing import CliRunner
 
 import heldout
 from heldout.cli import app
 from heldout.store import Store
-
-
-def _write(path: Path, rows: list[dict[str, Any]]) -> None:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+from tests.run.helpers import write_jsonl, write_pair_spec
 
 
 def _spec(tmp_path: Path, task: dict[str, Any], **extra: Any) -> Path:
-    spec = {
-        **extra,
-        "name": "errors",
-        "models": {
-            "base": {"backend": "predictions", "path": "base.jsonl"},
-            "tuned": {"backend": "predictions", "path": "tuned.jsonl"},
-        },
-        "dataset": {"path": "eval.jsonl", "id": "id", "input": "text", "target": "label"},
-        "task": task,
-        "stats": {"resamples": 300},
-        "store": "runs.db",
-    }
-    (tmp_path / "eval.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
-    return tmp_path / "eval.yaml"
+    return write_pair_spec(tmp_path, name="errors", task=task, **extra)
 
 
 @pytest.fixture
@@ -63,9 +46,9 @@ def classification(tmp_path: Path) -> Path:
                     "probabilities": dict(zip(labels, p.tolist(), strict=True)),
                 }
             )
-    _write(tmp_path / "eval.jsonl", rows)
-    _write(tmp_path / "base.jsonl", base)
-    _write(tmp_path / "tuned.jsonl", tuned)
+    write_jsonl(tmp_path / "eval.jsonl", rows)
+    write_jsonl(tmp_path / "base.jsonl", base)
+    write_jsonl(tmp_path / "tuned.jsonl", tuned)
     return _spec(tmp_path, {"type": "classification"})
 
 
@@ -152,9 +135,9 @@ def test_generation_lists_lowest_scores_and_counts_changes_beyond_a_tolerance(
         base.append({"id": f"g{i}", "prediction": " ".join(words[: int(rng.integers(2, 7))])})
         keep = 6 if i % 3 else int(rng.integers(0, 3))
         tuned.append({"id": f"g{i}", "prediction": " ".join(words[:keep]) or "no idea"})
-    _write(tmp_path / "eval.jsonl", rows)
-    _write(tmp_path / "base.jsonl", base)
-    _write(tmp_path / "tuned.jsonl", tuned)
+    write_jsonl(tmp_path / "eval.jsonl", rows)
+    write_jsonl(tmp_path / "base.jsonl", base)
+    write_jsonl(tmp_path / "tuned.jsonl", tuned)
     run = heldout.evaluate(
         _spec(tmp_path, {"type": "generation", "headline": "token_f1"}, metrics=["token_f1"])
     )

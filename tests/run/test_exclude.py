@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -16,26 +15,7 @@ import yaml
 import heldout
 from heldout import SpecError
 from heldout.store import Store
-
-WORDS = [
-    "alpha",
-    "bravo",
-    "charlie",
-    "delta",
-    "echo",
-    "foxtrot",
-    "golf",
-    "hotel",
-    "india",
-    "juliet",
-    "kilo",
-    "lima",
-    "mike",
-]
-
-
-def _write(path: Path, rows: list[dict[str, Any]]) -> None:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+from tests.run.helpers import WORDS, write_jsonl
 
 
 @pytest.fixture
@@ -50,12 +30,12 @@ def project(tmp_path: Path) -> Path:
         # one time in four; the base model is wrong one time in three everywhere
         tuned.append({"id": f"e{i}", "prediction": label if (i < 8 or i % 4) else "no"})
         base.append({"id": f"e{i}", "prediction": label if i % 3 else "yes"})
-    _write(tmp_path / "eval.jsonl", rows)
-    _write(tmp_path / "base.jsonl", base)
-    _write(tmp_path / "tuned.jsonl", tuned)
+    write_jsonl(tmp_path / "eval.jsonl", rows)
+    write_jsonl(tmp_path / "base.jsonl", base)
+    write_jsonl(tmp_path / "tuned.jsonl", tuned)
     train = [{"text": rows[i]["text"].upper() + "!"} for i in range(8)]  # leaked, lightly edited
     train += [{"text": "something else entirely " + str(i)} for i in range(50)]
-    _write(tmp_path / "train.jsonl", train)
+    write_jsonl(tmp_path / "train.jsonl", train)
     spec = {
         "name": "leaky",
         "models": {

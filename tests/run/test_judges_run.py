@@ -13,7 +13,7 @@ from scipy.stats import spearmanr
 from sklearn.metrics import cohen_kappa_score
 
 import heldout
-from heldout import SpecError
+from heldout import HeldoutError, SpecError
 from heldout.store import Store
 from tests.judges.judge_server import WEIGHTED, JudgeServer
 
@@ -365,3 +365,50 @@ def test_a_tiny_local_model_as_judge_fails_loudly_not_with_nan(tmp_path: Path) -
     # the first calls and the repairs were journaled: a rerun asks nothing again
     with Store.open(f"sqlite:///{tmp_path / 'runs.db'}") as store:
         assert store.journal().count() == 4 * 5
+
+
+def test_a_judge_named_like_a_score_column_is_refused_not_mixed_in(tmp_path: Path) -> None:
+    # exact_match's per-example column is "exact_match": a judge of that name would replace
+    # the metric's statistics with the judge's scores
+    (tmp_path / "my_judge.py").write_text("from tests.judges.scripted import judge\n")
+    named = {**HELPFUL, "name": "exact_match", "steps": ["Score."]}
+    spec = _project(tmp_path, "http://127.0.0.1:9/v1", judges=[named])
+    data = yaml.safe_load(spec.read_text())
+    data["judge_models"] = {"judge": {"backend": "python", "function": "my_judge:judge"}}
+    spec.write_text(yaml.safe_dump(data))
+    with pytest.raises(HeldoutError, match='judge "exact_match" has the name of a score column'):
+        heldout.evaluate(spec)
+    if (tmp_path / "runs.db").exists():  # nothing half-written to the store
+        with Store.open(f"sqlite:///{tmp_path / 'runs.db'}", create=False) as store:
+            assert store.list_runs() == []
+
+
+def test_pairwise_rates_estimate_the_population_when_examples_are_weighted(
+    tmp_path: Path,
+) -> None:
+    from heldout.stats._weighted import weighted_mean_interval
+
+    versus = {"name": "versus", "model": "judge", "criteria": "honest, longer", "pairwise": True}
+    spec = _project(tmp_path, "http://127.0.0.1:9/v1", judges=[versus])
+    weights = [1.0 + 4.0 * (i % 3 == 0) for i in range(N)]
+    rows = [{**r, "w": w} for r, w in zip(_rows(), weights, strict=True)]
+    (tmp_path / "data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    data = yaml.safe_load(spec.read_text())
+    data["dataset"]["weight"] = "w"
+    data["judge_models"] = {"judge": {"backend": "python", "function": "my_judge:judge"}}
+    (tmp_path / "my_judge.py").write_text("from tests.judges.scripted import judge\n")
+    spec.write_text(yaml.safe_dump(data))
+    run = heldout.evaluate(spec)
+    pair = run.tasks[0].judges.judge("versus").pairwise  # type: ignore[union-attr]
+    assert pair is not None
+    outcome = run.examples()["versus:pairwise"].to_numpy(dtype=float)
+    w = np.array(weights)
+    assert 0 < np.mean(outcome == 1.0) < 1  # the rates vary, so weighting matters
+    for rate, value in ((pair.win, 1.0), (pair.tie, 0.5), (pair.loss, 0.0)):
+        expected = weighted_mean_interval((outcome == value).astype(float), w, binary=True)
+        assert rate.value == pytest.approx(np.sum(w * (outcome == value)) / np.sum(w))
+        assert (rate.ci_low, rate.ci_high, rate.method) == (
+            pytest.approx(expected.ci_low),
+            pytest.approx(expected.ci_high),
+            expected.method,
+        )

@@ -185,6 +185,23 @@ def test_planted_forgetting_is_found_and_null_suites_are_not(project: Path) -> N
     assert "forgotten" in page
 
 
+def test_suite_comparison_carries_the_p_value_corrected_across_suites(project: Path) -> None:
+    run = heldout.evaluate(project)
+    for task in run.tasks[1:]:
+        assert task.forgetting is not None
+        shown = task.comparisons["accuracy"]
+        # the accuracy row of the suite and its forgetting verdict read one corrected p-value
+        assert shown.p_adjusted == task.forgetting.difference.p_adjusted, task.name
+        assert shown.verdict == task.forgetting.difference.verdict, task.name
+    from statsmodels.stats.multitest import multipletests
+
+    raw = [t.comparisons["accuracy"].p_value for t in run.tasks[1:]]
+    expected = multipletests(raw, method="holm")[1]
+    assert [t.comparisons["accuracy"].p_adjusted for t in run.tasks[1:]] == pytest.approx(
+        list(expected)
+    )
+
+
 def test_terminal_names_the_forgotten_suite(project: Path) -> None:
     result = CliRunner().invoke(app, ["run", str(project), "--no-report"], env={"COLUMNS": "220"})
     assert result.exit_code == 0, result.output

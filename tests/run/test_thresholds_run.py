@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-import yaml
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 from typer.testing import CliRunner
 
@@ -20,12 +19,9 @@ from heldout.analysis import CURVE_POINTS, choose_threshold
 from heldout.cli import app
 from heldout.stats import StatsConfig
 from heldout.store import Store
+from tests.run.helpers import write_jsonl, write_pair_spec
 
 LABELS = ["billing", "bug", "other"]
-
-
-def _write(path: Path, rows: list[dict[str, Any]]) -> None:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
 
 
 def _project(tmp_path: Path, thresholds: Any, *, n: int = 900, binary: bool = True) -> Path:
@@ -48,25 +44,13 @@ def _project(tmp_path: Path, thresholds: Any, *, n: int = 900, binary: bool = Tr
                     "probabilities": dict(zip(labels, p.tolist(), strict=True)),
                 }
             )
-    _write(tmp_path / "eval.jsonl", rows)
+    write_jsonl(tmp_path / "eval.jsonl", rows)
     for model, data in preds.items():
-        _write(tmp_path / f"{model}.jsonl", data)
+        write_jsonl(tmp_path / f"{model}.jsonl", data)
     task: dict[str, Any] = {"type": "classification"}
     if thresholds is not None:
         task["thresholds"] = thresholds
-    spec = {
-        "name": "thresholds",
-        "models": {
-            "base": {"backend": "predictions", "path": "base.jsonl"},
-            "tuned": {"backend": "predictions", "path": "tuned.jsonl"},
-        },
-        "dataset": {"path": "eval.jsonl", "id": "id", "input": "text", "target": "label"},
-        "task": task,
-        "stats": {"resamples": 300},
-        "store": "runs.db",
-    }
-    (tmp_path / "eval.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
-    return tmp_path / "eval.yaml"
+    return write_pair_spec(tmp_path, name="thresholds", task=task)
 
 
 def _truth(folder: Path, model: str, positive: str) -> tuple[np.ndarray, np.ndarray]:

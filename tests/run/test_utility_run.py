@@ -15,13 +15,10 @@ from typer.testing import CliRunner
 import heldout
 from heldout.cli import app
 from heldout.store import Store
+from tests.run.helpers import write_jsonl
 
 runner = CliRunner()
 LABELS = ["billing", "bug", "other"]
-
-
-def _write(path: Path, rows: list[dict[str, Any]]) -> None:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
 
 
 def _project(tmp_path: Path, **extra: Any) -> Path:
@@ -34,9 +31,9 @@ def _project(tmp_path: Path, **extra: Any) -> Path:
         rows.append({"id": f"t{i}", "text": f"ticket {i}", "label": label})
         tuned.append({"id": f"t{i}", "prediction": label if rng.random() < 0.85 else other})
         base.append({"id": f"t{i}", "prediction": label if rng.random() < 0.6 else other})
-    _write(tmp_path / "eval.jsonl", rows)
-    _write(tmp_path / "base.jsonl", base)
-    _write(tmp_path / "tuned.jsonl", tuned)
+    write_jsonl(tmp_path / "eval.jsonl", rows)
+    write_jsonl(tmp_path / "base.jsonl", base)
+    write_jsonl(tmp_path / "tuned.jsonl", tuned)
     spec: dict[str, Any] = {
         "name": "utility",
         "models": {
@@ -123,8 +120,8 @@ def test_a_bad_utility_is_one_line_and_exit_2(
 
 def test_an_unbounded_metric_without_scale_is_exit_2(tmp_path: Path) -> None:
     rows = [{"id": f"r{i}", "x": f"{i}", "y": float(i)} for i in range(40)]
-    _write(tmp_path / "eval.jsonl", rows)
-    _write(tmp_path / "a.jsonl", [{"id": f"r{i}", "prediction": i + 1.0} for i in range(40)])
+    write_jsonl(tmp_path / "eval.jsonl", rows)
+    write_jsonl(tmp_path / "a.jsonl", [{"id": f"r{i}", "prediction": i + 1.0} for i in range(40)])
     spec = {
         "name": "reg",
         "models": {"a": {"backend": "predictions", "path": "a.jsonl"}},

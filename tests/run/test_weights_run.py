@@ -15,13 +15,10 @@ from typer.testing import CliRunner
 import heldout
 from heldout.cli import app
 from heldout.store import Store
+from tests.run.helpers import write_jsonl
 
 runner = CliRunner()
 LABELS = ["billing", "bug", "other"]
-
-
-def _write(path: Path, rows: list[dict[str, Any]]) -> None:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
 
 
 @pytest.fixture
@@ -39,9 +36,9 @@ def project(tmp_path: Path) -> Path:
         other = LABELS[(y[i] + 1) % 3]
         tuned.append({"id": f"t{i}", "prediction": label if good else other})
         base.append({"id": f"t{i}", "prediction": label if okay else other})
-    _write(tmp_path / "population.jsonl", rows)
-    _write(tmp_path / "base.jsonl", base)
-    _write(tmp_path / "tuned.jsonl", tuned)
+    write_jsonl(tmp_path / "population.jsonl", rows)
+    write_jsonl(tmp_path / "base.jsonl", base)
+    write_jsonl(tmp_path / "tuned.jsonl", tuned)
     result = runner.invoke(
         app,
         [
@@ -139,7 +136,7 @@ def test_bad_weight_is_one_line_naming_file_line_and_column(
     root = project.parent
     rows = _read(root / "sample.jsonl")
     rows[6]["weight"] = value
-    _write(root / "sample.jsonl", rows)
+    write_jsonl(root / "sample.jsonl", rows)
     result = runner.invoke(app, ["run", str(project), "--no-report"])
     assert result.exit_code == 2, result.output
     lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -165,7 +162,7 @@ def _with_probabilities(project: Path, metrics: list[str] | None) -> None:
         rows = _read(root / f"{model}.jsonl")
         for r in rows:
             r["probs"] = {label: (0.8 if label == r["prediction"] else 0.1) for label in LABELS}
-        _write(root / f"{model}.jsonl", rows)
+        write_jsonl(root / f"{model}.jsonl", rows)
     spec = yaml.safe_load(project.read_text())
     for model in ("base", "tuned"):
         spec["models"][model]["probabilities"] = "probs"

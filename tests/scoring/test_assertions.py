@@ -272,3 +272,17 @@ def test_two_spec_folders_each_get_their_own_check_module(tmp_path: Path) -> Non
         assert _run(spec, ["alpha", "beta"], root=tmp_path / "two") == [False, True]
     finally:
         sys.modules.pop("samename_checks", None)
+
+
+def test_several_draws_are_averaged_per_example_and_use_the_clt() -> None:
+    (a,) = compile_assertions([AssertionSpec(name="polite", contains=("please",))], root=Path())
+    first = ["please", "please", "no", "no"]
+    second = ["please", "no", "please", "no"]
+    rows = ScoreRows(model="m", n=4, metrics=())
+    rows = assertion_rows(rows, [a], first, [""] * 4, more_draws=[second])
+    np.testing.assert_array_equal(rows.per_example["polite"], [1.0, 0.5, 0.5, 0.0])
+    metric = rows.metric("polite")
+    assert not metric.binary and metric.params["samples"] == 2
+    assert metric.params["bounds"] == [0.0, 1.0]
+    est = estimate_all(rows, config=StatsConfig())["polite"]
+    assert est.value == pytest.approx(0.5) and est.method == "clt"

@@ -194,3 +194,17 @@ def test_weights_give_a_weighted_mean_and_refuse_a_custom_aggregate() -> None:
     assert est.value == pytest.approx(np.average(np.abs(y - p), weights=w))
     with pytest.raises(MetricError, match=r"cannot use dataset\.weight"):
         custom_rows(base, [median_metric], list(y), list(p))
+
+
+def test_a_custom_metric_is_averaged_over_every_draw() -> None:
+    m = custom_metric("abs_gap_test")
+    assert m is not None
+    y = [1.0, 2.0, 3.0]
+    rows = custom_rows(
+        ScoreRows(model="m", n=3, metrics=()), [m], y, [1.0, 2.0, 5.0], more_draws=[[2.0, 2.0, 3.0]]
+    )
+    np.testing.assert_allclose(rows.per_example["abs_gap_test"], [0.5, 0.0, 1.0])
+    assert rows.metric("abs_gap_test").params["samples"] == 2
+    assert "bounds" not in rows.metric("abs_gap_test").params  # not 0/1: no range assumed
+    est = estimate_all(rows, config=StatsConfig())["abs_gap_test"]
+    assert est.value == pytest.approx(mean_absolute_error(y * 2, [1.0, 2.0, 5.0, 2.0, 2.0, 3.0]))

@@ -56,6 +56,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from heldout._errors import DataError, MetricError
+from heldout._util._json import json_ready
 from heldout.stats import (
     BootstrapDistribution,
     Difference,
@@ -743,17 +744,6 @@ def _consistency(
 
 
 # --- serialisation (shared with the threshold analysis) -------------------------------
-
-
-def json_ready(value: Any) -> Any:
-    """``value`` with every non-finite float (``nan``, ``inf``) replaced by ``None``."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_ready(v) for v in value]
-    return value
 
 
 def number(value: Any) -> float:

@@ -32,7 +32,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from heldout._errors import MetricError
-from heldout.analysis._calibration import difference_from, estimate_from, json_ready, number
+from heldout._util._json import json_ready
+from heldout.analysis._calibration import difference_from, estimate_from, number
 from heldout.analysis._confusion import ConfusionMatrix
 from heldout.analysis._slices import SliceResult, slice_results
 from heldout.scoring import ScoreRows, score_classification

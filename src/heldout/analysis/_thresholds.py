@@ -46,7 +46,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from heldout._errors import DataError, MetricError
-from heldout.analysis._calibration import estimate_from, json_ready, number
+from heldout._util._json import json_ready
+from heldout.analysis._calibration import estimate_from, number
 from heldout.scoring import StatBlock
 from heldout.stats import (
     BootstrapDistribution,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC
@@ -16,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from heldout._errors import HeldoutError
+from heldout._util._json import json_ready
 from heldout.cli._format import fmt_delta, fmt_estimate, fmt_p
 from heldout.cli._tables import print_run
 from heldout.run import Run
@@ -314,7 +314,7 @@ def write_json(run: Run, path: Path) -> None:
 def write_document(document: Any, path: Path, *, what: str) -> None:
     """Write a JSON document a command produced; NaN becomes null so any JSON reader can
     load it, and an unwritable path is one clear error, not a traceback."""
-    text = json.dumps(_finite(document), indent=2, allow_nan=False) + "\n"
+    text = json.dumps(json_ready(document), indent=2, allow_nan=False) + "\n"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
@@ -322,16 +322,6 @@ def write_document(document: Any, path: Path, *, what: str) -> None:
         raise HeldoutError(
             f"{path}: cannot write {what} ({exc.strerror}). Pass a file path you can write to"
         ) from exc
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
 
 
 def main() -> None:

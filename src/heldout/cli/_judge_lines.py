@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from heldout.judges._describe import fmt_judge_estimate, judge_notes, judge_scale
 from heldout.run import TaskResult
-from heldout.stats import Estimate
 
 __all__ = ["judge_lines"]
-
-
-def _est(est: Estimate, d: int = 2) -> str:
-    return f"{est.value:.{d}f} [{est.ci_low:.{d}f}, {est.ci_high:.{d}f}]"
 
 
 def judge_lines(task: TaskResult) -> Text | None:
@@ -23,12 +19,10 @@ def judge_lines(task: TaskResult) -> Text | None:
     out.append("judges", style="bold")
     out.append(f" of {task.name} (scores are the <judge> metrics above, normalised to 0–1)\n")
     for info in report.judges:
-        low, high = info.scale
-        scale = "0/1" if info.strict else f"{low}–{high}"
         out.append(f"  {info.name}", style="cyan")
         out.append(f": {info.kind} by {info.model}")
         if info.kind == "score":
-            out.append(f", scale {scale}")
+            out.append(f", scale {judge_scale(info)}")
         if info.votes > 1:
             out.append(f", {info.votes} votes")
         out.append("\n")
@@ -44,33 +38,15 @@ def judge_lines(task: TaskResult) -> Text | None:
                 f"{info.name}:<model> in the examples)\n",
                 style="yellow",
             )
-        for model, agreement in info.agreement.items():
-            out.append(f"    vote agreement ({model}, mean pairwise): {_est(agreement)}\n")
-        p = info.pairwise
-        if p is not None:
+        described = judge_notes(info)
+        for note in described.notes:
+            out.append(f"    {note}\n")
+        if described.low_agreement:
             out.append(
-                f"    {p.candidate} vs {p.baseline} (both orders, n={p.n:,}): win {_est(p.win)}, "
-                f"tie {_est(p.tie)}, loss {_est(p.loss)}\n"
+                "    low agreement with people: check the criteria or steps before trusting "
+                "this judge\n",
+                style="bold yellow",
             )
-            if p.first_position is not None:
-                out.append(
-                    f"    position bias: the first response wins {_est(p.first_position)} "
-                    "of decisive verdicts (0.50 is none)\n"
-                )
-        v = info.validation
-        if v is not None:
-            spearman = "" if v.spearman is None else f", Spearman {_est(v.spearman)}"
-            weights = "quadratic-weighted " if v.weights == "quadratic" else ""
-            out.append(
-                f"    vs human labels ({v.column}, outputs of {v.model}, n={v.n:,}): accuracy "
-                f"{_est(v.accuracy)}, {weights}kappa {_est(v.kappa)}{spearman}\n"
-            )
-            if v.low:
-                out.append(
-                    "    low agreement with people: check the criteria or steps before trusting "
-                    "this judge\n",
-                    style="bold yellow",
-                )
     for model, usage in report.usage.items():
         parts = [f"{usage.calls:,} calls"]
         if usage.failed_calls:
@@ -80,7 +56,7 @@ def judge_lines(task: TaskResult) -> Text | None:
                 f"{usage.input_tokens or 0:,} in / {usage.output_tokens or 0:,} out tokens"
             )
         if usage.latency is not None:
-            parts.append(f"latency {_est(usage.latency, 3)} s")
+            parts.append(f"latency {fmt_judge_estimate(usage.latency, 3)} s")
         if usage.cost is not None:
             parts.append(f"cost {usage.cost:.4f}")
         out.append(f"  judge model {model}: {', '.join(parts)} (not in the models' costs)\n")

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from heldout._errors import HeldoutError
+from heldout._util._json import json_ready
 from heldout.run import Run
 
 __all__ = [
@@ -36,17 +37,6 @@ _MLFLOW_HINT = "pip install 'heldout[mlflow]'"
 _KEY_CHARS = re.compile(r"[^/\w.\- :]")
 
 
-def _finite(value: Any) -> Any:
-    """NaN and infinities as ``None``, so any JSON reader can load the document."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
-
-
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     # pandas' JSON writer turns numpy scalars, NaN (null) and nested lists into plain JSON
     records: list[dict[str, Any]] = json.loads(
@@ -59,7 +49,7 @@ def run_document(run: Run) -> dict[str, Any]:
     """The run's JSON document (as ``heldout run --json``) plus ``examples`` per task."""
     document = run.to_dict()
     document["examples"] = {t.name: _records(t.examples) for t in run.tasks}
-    out: dict[str, Any] = _finite(document)
+    out: dict[str, Any] = json_ready(document)
     return out
 
 

@@ -23,6 +23,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from heldout._errors import HeldoutError
+from heldout._util._format import lower_is_better
 from heldout.data import encode_labels
 from heldout.run import Run, TaskResult
 from heldout.scoring import (
@@ -231,9 +232,16 @@ def _stored_means(rows: ScoreRows, model: str, frame: pd.DataFrame) -> ScoreRows
 
 
 def binary_column(rows: ScoreRows) -> str | None:
-    """The per-example 0/1 score examples are fixed or broken by (``correct`` first)."""
+    """The per-example 0/1 score examples are fixed or broken by (``correct`` first).
+
+    Only a column where 1 is the better value counts: an error column that happens to hold
+    0 and 1 (``abs_error`` of counts off by one) would read fixed as broken.
+    """
+    lower = {m.block for m in rows.metrics if not m.higher_is_better}
     names = ["correct", *(k for k in rows.per_example if k != "correct")]
     for name in names:
+        if name in lower or lower_is_better(name):
+            continue
         values: NDArray[np.float64] | None = rows.per_example.get(name)
         if values is not None and bool(np.isin(values, (0.0, 1.0)).all()):
             return name

@@ -12,9 +12,7 @@ windows' row counts, as in the fit).
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +26,6 @@ import pyarrow.compute as pc
 from markupsafe import Markup
 from numpy.typing import NDArray
 
-from heldout._errors import HeldoutError
 from heldout._util._format import fmt_count, fmt_interval, fmt_number, fmt_p
 from heldout._util._labels import label_text
 from heldout._version import __version__
@@ -40,6 +37,7 @@ from heldout.report._html import (
     _plotly_script,
     _report_script,
     _resource,
+    write_page,
 )
 from heldout.report._plot import MODEL_COLORS, FigureView, layout, plot_text, to_view, whiskers
 
@@ -198,23 +196,15 @@ def write_drift_report(
     Raises:
         HeldoutError: the file cannot be written.
     """
-    path = Path(path)
     text = render_drift_report(
         report, current, reference, current_name=current_name, reference_name=reference_name
     )
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, path)
-    except OSError as error:
-        with contextlib.suppress(OSError):
-            partial.unlink(missing_ok=True)
-        raise HeldoutError(
-            f"--html: cannot write the drift report to {path}: {error.strerror or error}. "
-            "Choose a writable file path, e.g. --html drift.html"
-        ) from error
-    return path
+    return write_page(
+        Path(path),
+        text,
+        failure="--html: cannot write the drift report",
+        example="--html drift.html",
+    )
 
 
 # ------------------------------------------------------------------------------ page

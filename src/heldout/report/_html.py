@@ -29,7 +29,7 @@ from heldout._version import __version__
 from heldout.report._build import build_view
 from heldout.run import Run
 
-__all__ = ["render_report", "write_report"]
+__all__ = ["render_report", "write_page", "write_report"]
 
 _TEMPLATE = "report.html.j2"
 #: What plotly needs besides its own script: inline styles it writes into the page, and
@@ -85,8 +85,26 @@ def write_report(run: Run, path: Path, *, notes: Sequence[tuple[datetime, str]] 
     Raises:
         HeldoutError: the file cannot be written.
     """
-    path = Path(path)
-    text = render_report(run, notes=notes)
+    return write_page(
+        Path(path),
+        render_report(run, notes=notes),
+        failure="cannot write the report",
+        example="-o report.html",
+    )
+
+
+def write_page(path: Path, text: str, *, failure: str, example: str) -> Path:
+    """Write an HTML page beside ``path`` and move it into place; returns ``path``.
+
+    Args:
+        path: the page's file; its folder is created.
+        text: the page.
+        failure: the start of the error, e.g. ``cannot write the report``.
+        example: a writable path option for the error's hint, e.g. ``-o report.html``.
+
+    Raises:
+        HeldoutError: the file cannot be written; nothing is left beside it.
+    """
     partial = path.with_name(f".{path.name}.partial")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -96,8 +114,8 @@ def write_report(run: Run, path: Path, *, notes: Sequence[tuple[datetime, str]] 
         with contextlib.suppress(OSError):
             partial.unlink(missing_ok=True)
         raise HeldoutError(
-            f"cannot write the report to {path}: {error.strerror or error}. "
-            "Choose a writable file path, e.g. -o report.html"
+            f"{failure} to {path}: {error.strerror or error}. "
+            f"Choose a writable file path, e.g. {example}"
         ) from error
     return path
 

@@ -914,6 +914,8 @@ def _run_task(loaded: LoadedSpec, prepared: PreparedTask, config: StatsConfig) -
             baseline=baseline,
             config=config,
             human_model=next(iter(loaded.spec.models)),
+            weights=None if prepared.weights is None else prepared.weights[keep],
+            clusters=clusters,
         ),
         utility=utility,
         **_calibration(prepared, candidate, baseline, config),

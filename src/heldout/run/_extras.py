@@ -126,11 +126,18 @@ def with_extra_rows(rows: Mapping[str, ScoreRows], prepared: PreparedTask) -> di
     keep = prepared.keep
     targets = list(prepared.dataset.targets[keep])
     for name, r in rows.items():
-        values = prepared.predictions[name].values[keep]
+        pred = prepared.predictions[name]
+        values = pred.values[keep]
+        # a model that sampled several outputs is checked on every draw, as it is scored
+        more = [] if pred.draws is None else [v[keep] for v, _ in pred.draws[1:]]
         if extras.custom:
-            r = custom_rows(r, extras.custom, targets, list(values))
+            r = custom_rows(
+                r, extras.custom, targets, list(values), more_draws=[list(v) for v in more]
+            )
         if extras.assertions:
-            r = assertion_rows(r, extras.assertions, _texts(values), targets)
+            r = assertion_rows(
+                r, extras.assertions, _texts(values), targets, more_draws=[_texts(v) for v in more]
+            )
         out[name] = r
     return out
 

@@ -421,12 +421,7 @@ def with_judge_rows(
                     binary=judge.strict,
                     params=params,
                 )
-            out[name] = replace(
-                r,
-                metrics=(*r.metrics, metric),
-                blocks={**r.blocks, judge.name: block},
-                per_example={**r.per_example, judge.name: scores},
-            )
+            out[name] = r.with_metric(metric, block, scores, what="judge")
     return out
 
 
@@ -456,6 +451,24 @@ def _rate(hits: NDArray[np.bool_], confidence: float) -> Estimate:
     return mean_interval(hits.astype(np.float64), confidence=confidence, binary=True)
 
 
+def _example_rate(
+    hits: NDArray[np.bool_],
+    confidence: float,
+    weights: NDArray[np.float64] | None,
+    cluster: NDArray[Any] | None,
+) -> Estimate:
+    """A share of examples, estimating the population's like every metric of the run:
+    weighted by the sampling weights, with clusters resampled whole."""
+    x = hits.astype(np.float64)
+    if weights is not None:
+        from heldout.stats._weighted import weighted_mean_interval
+
+        return weighted_mean_interval(
+            x, weights, cluster=cluster, confidence=confidence, binary=True
+        )
+    return mean_interval(x, cluster=cluster, confidence=confidence, binary=True)
+
+
 def judge_report(
     judged: JudgedTask | None,
     *,
@@ -463,8 +476,15 @@ def judge_report(
     baseline: str | None,
     config: StatsConfig,
     human_model: str | None,
+    weights: NDArray[np.float64] | None = None,
+    clusters: NDArray[Any] | None = None,
 ) -> JudgeReport | None:
-    """What the run stores and shows about its judges."""
+    """What the run stores and shows about its judges.
+
+    ``weights`` and ``clusters`` (of the kept examples) make the pairwise win, tie and
+    loss rates population estimates like the run's metrics; the position bias is a share
+    of the judge's verdicts and stays unweighted.
+    """
     if judged is None:
         return None
     infos = []
@@ -486,12 +506,14 @@ def judge_report(
                 hits[: p.first_wins] = True
                 first = _rate(hits, config.confidence)
             if o.size:
+                w = None if weights is None else weights[ok]
+                c = None if clusters is None else clusters[ok]
                 pair_info = PairwiseInfo(
                     candidate=candidate,
                     baseline=baseline,
-                    win=_rate(o == 1.0, config.confidence),
-                    tie=_rate(o == 0.5, config.confidence),
-                    loss=_rate(o == 0.0, config.confidence),
+                    win=_example_rate(o == 1.0, config.confidence, w, c),
+                    tie=_example_rate(o == 0.5, config.confidence, w, c),
+                    loss=_example_rate(o == 0.0, config.confidence, w, c),
                     first_position=first,
                     n=int(ok.sum()),
                 )

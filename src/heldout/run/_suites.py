@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from heldout.analysis import Forgetting, forgetting
 from heldout.data import read_suite
 from heldout.spec import CompareSpec, DatasetSpec, LoadedSpec, PromptSpec, SuiteSpec, TaskSpec
-from heldout.stats import StatsConfig, adjust_pvalues
+from heldout.stats import StatsConfig, adjust_pvalues, verdict_for
 
 if TYPE_CHECKING:
     from heldout.models import Backend
@@ -122,7 +122,9 @@ def finish_suites(
     adjusted = adjust_pvalues([d.p_value for d in diffs], config.correction)
     out = []
     for run, result, diff, p_adj in zip(runs, results, diffs, adjusted, strict=True):
-        diff = replace(diff, p_adjusted=float(p_adj))
+        p = float(p_adj)
+        verdict_of_diff = verdict_for(diff.delta, p, alpha=config.alpha, higher_is_better=True)
+        diff = replace(diff, p_adjusted=p, verdict=verdict_of_diff)
         assert result.candidate is not None and result.baseline is not None
         path = run.spec.path if run.spec.path is not None else run.spec.dataset.path  # type: ignore[union-attr]
         verdict = Forgetting(
@@ -136,5 +138,14 @@ def finish_suites(
             tolerance=run.spec.tolerance,
             verdict=forgetting(diff, tolerance=run.spec.tolerance, alpha=1 - config.confidence),
         )
-        out.append(replace(result, dataset=replace(result.dataset, path=path), forgetting=verdict))
+        # the accuracy row shows the p-value corrected across the suites, as the verdict does
+        comparisons = {**result.comparisons, SUITE_METRIC: diff}
+        out.append(
+            replace(
+                result,
+                dataset=replace(result.dataset, path=path),
+                comparisons=comparisons,
+                forgetting=verdict,
+            )
+        )
     return tuple(out)

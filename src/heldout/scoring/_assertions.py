@@ -18,16 +18,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from heldout._errors import MetricError, SpecError
+from heldout._errors import SpecError
 from heldout.scoring._base import MetricDef, ScoreRows, StatBlock
-from heldout.scoring._custom import import_from
+from heldout.scoring._custom import import_reference
 from heldout.spec import AssertionSpec
 
 __all__ = [
@@ -130,17 +130,9 @@ def _is_json(text: str) -> bool:
 
 
 def _python_check(reference: str, *, root: Path, here: str) -> Check:
-    module_name, _, attribute = reference.partition(":")
-    try:
-        module = import_from(module_name, root)
-    except ImportError as exc:
-        raise SpecError(
-            f"{here}: cannot import module {module_name!r} ({exc}); put {module_name}.py "
-            "beside eval.yaml or install it"
-        ) from exc
-    fn = getattr(module, attribute, None)
-    if not callable(fn):
-        raise SpecError(f"{here}: {module_name} has no function {attribute!r}")
+    fn = import_reference(reference, root=root, here=here)
+    if fn is None:
+        raise SpecError(f"{here}: {reference} has no function ''")
 
     def check(outputs: Sequence[str], targets: Sequence[Any]) -> NDArray[np.bool_]:
         result = list(fn(list(outputs), list(targets)))
@@ -343,20 +335,27 @@ def assertion_rows(
     assertions: Sequence[Assertion],
     outputs: Sequence[str],
     targets: Sequence[Any],
+    *,
+    more_draws: Sequence[Sequence[str]] = (),
 ) -> ScoreRows:
-    """A model's score rows with one 0/1 ``mean`` metric per assertion added."""
-    metrics = list(rows.metrics)
-    blocks = dict(rows.blocks)
-    per_example = dict(rows.per_example)
+    """A model's score rows with one ``mean`` metric per assertion added: its pass rate.
+
+    ``more_draws`` are the other draws of a model that sampled several outputs per example
+    (``outputs`` is the first): each draw is checked and the 0/1 results are averaged per
+    example, as :func:`~heldout.scoring.average_samples` does for every other metric.
+    """
+    draws = [outputs, *more_draws]
     for a in assertions:
-        if a.name in blocks or a.name in per_example:
-            raise MetricError(
-                f'assertion "{a.name}" has the name of a score column of the task; rename it'
-            )
-        values = run_assertion(a, outputs, targets)
-        metrics.append(
-            MetricDef(name=a.name, kind="mean", block=a.name, binary=True, params=dict(a.params))
+        values = np.mean([run_assertion(a, d, targets) for d in draws], axis=0)
+        params = dict(a.params)
+        if len(draws) > 1:
+            # a share of passing draws: no longer 0/1, still a rate in [0, 1]
+            params.update(samples=len(draws), bounds=[0.0, 1.0])
+        binary = len(draws) == 1
+        rows = rows.with_metric(
+            MetricDef(name=a.name, kind="mean", block=a.name, binary=binary, params=params),
+            StatBlock.dense(values),
+            values,
+            what="assertion",
         )
-        blocks[a.name] = StatBlock.dense(values)
-        per_example[a.name] = values
-    return replace(rows, metrics=tuple(metrics), blocks=blocks, per_example=per_example)
+    return rows

@@ -23,11 +23,13 @@ Three kinds of metric:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
+
+from heldout._errors import MetricError
 
 __all__ = ["Aggregate", "MetricDef", "MetricKind", "Ranking", "ScoreRows", "StatBlock"]
 
@@ -206,6 +208,32 @@ class ScoreRows:
             rankings={k: r.subset(mask) for k, r in self.rankings.items()},
             per_example={k: v[mask] for k, v in self.per_example.items()},
             weights=None if self.weights is None else self.weights[mask],
+        )
+
+    def with_metric(
+        self, definition: MetricDef, block: StatBlock, values: NDArray[np.float64], *, what: str
+    ) -> ScoreRows:
+        """These rows with one more metric, its block and its per-example column.
+
+        Args:
+            definition: the metric; its name keys the block and the column.
+            block: its sufficient statistics.
+            values: its per-example values, shape ``(n,)``.
+            what: how the user calls it (``assertion``, ``custom metric``), for the error.
+
+        Raises:
+            MetricError: the name is already a block or a column of these rows.
+        """
+        name = definition.name
+        if name in self.blocks or name in self.per_example:
+            raise MetricError(
+                f'{what} "{name}" has the name of a score column of the task; rename it'
+            )
+        return replace(
+            self,
+            metrics=(*self.metrics, definition),
+            blocks={**self.blocks, name: block},
+            per_example={**self.per_example, name: values},
         )
 
     def metric(self, name: str) -> MetricDef:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -153,22 +153,33 @@ def import_custom_metrics(references: Sequence[str], *, root: Path, where: str) 
         SpecError: a module that cannot be imported or a function that is not there.
     """
     for k, ref in enumerate(references):
-        here = f"{where}: custom_metrics[{k}]"
-        module_name, _, attribute = ref.partition(":")
-        try:
-            module = import_from(module_name, root)
-        except ImportError as exc:
-            raise SpecError(
-                f"{here}: cannot import module {module_name!r} ({exc}); put {module_name}.py "
-                "beside eval.yaml or install it"
-            ) from exc
-        if not attribute:
-            continue
-        fn = getattr(module, attribute, None)
-        if not callable(fn):
-            raise SpecError(f"{here}: {module_name} has no function {attribute!r}")
-        if not any(m.fn is fn for m in _REGISTRY.values()):
-            metric(attribute)(fn)
+        fn = import_reference(ref, root=root, here=f"{where}: custom_metrics[{k}]")
+        if fn is not None and not any(m.fn is fn for m in _REGISTRY.values()):
+            metric(ref.partition(":")[2])(fn)
+
+
+def import_reference(reference: str, *, root: Path, here: str) -> Callable[..., Any] | None:
+    """Import the module of ``module:function`` (from ``root`` first) and return the function.
+
+    Returns ``None`` for a bare ``module``, imported for what its decorators register.
+
+    Raises:
+        SpecError: the module cannot be imported, or has no such function.
+    """
+    module_name, _, attribute = reference.partition(":")
+    try:
+        module = import_from(module_name, root)
+    except ImportError as exc:
+        raise SpecError(
+            f"{here}: cannot import module {module_name!r} ({exc}); put {module_name}.py "
+            "beside eval.yaml or install it"
+        ) from exc
+    if not attribute:
+        return None
+    fn = getattr(module, attribute, None)
+    if not callable(fn):
+        raise SpecError(f"{here}: {module_name} has no function {attribute!r}")
+    return fn  # type: ignore[no-any-return]
 
 
 def import_from(module_name: str, root: Path) -> Any:
@@ -240,34 +251,42 @@ def custom_values(
 
 
 def custom_rows(
-    rows: ScoreRows, metrics: Sequence[CustomMetric], y_true: Sequence[Any], y_pred: Sequence[Any]
+    rows: ScoreRows,
+    metrics: Sequence[CustomMetric],
+    y_true: Sequence[Any],
+    y_pred: Sequence[Any],
+    *,
+    more_draws: Sequence[Sequence[Any]] = (),
 ) -> ScoreRows:
-    """A model's score rows with each custom metric added (block and column ``name``)."""
-    defs = list(rows.metrics)
-    blocks = dict(rows.blocks)
-    per_example = dict(rows.per_example)
+    """A model's score rows with each custom metric added (block and column ``name``).
+
+    ``more_draws`` are the other draws of a model that sampled several predictions per
+    example (``y_pred`` is the first): the metric's per-example values are averaged over
+    the draws, as :func:`~heldout.scoring.average_samples` does for every other metric.
+    """
+    draws = [y_pred, *more_draws]
     for m in metrics:
-        if m.name in blocks or m.name in per_example:
-            raise MetricError(
-                f'custom metric "{m.name}" has the name of a score column of the task; rename it'
-            )
-        values = custom_values(m, y_true, y_pred)
+        per_draw = [custom_values(m, y_true, d) for d in draws]
+        values = np.mean(per_draw, axis=0)
         params: dict[str, Any] = {"custom": True}
         if m.bounds is not None:
             params["bounds"] = list(m.bounds)
+        if len(draws) > 1:
+            params["samples"] = len(draws)
+            if m.bounds is None and all(np.isin(v, (0.0, 1.0)).all() for v in per_draw):
+                # 0/1 on every draw: the average is a rate in [0, 1]
+                params["bounds"] = [0.0, 1.0]
         if m.aggregate is None:
             binary = bool(np.isin(values, (0.0, 1.0)).all())
-            defs.append(
-                MetricDef(
-                    name=m.name,
-                    kind="mean",
-                    block=m.name,
-                    higher_is_better=m.higher_is_better,
-                    binary=binary,
-                    params=params,
-                )
+            definition = MetricDef(
+                name=m.name,
+                kind="mean",
+                block=m.name,
+                higher_is_better=m.higher_is_better,
+                binary=binary,
+                params=params,
             )
-            blocks[m.name] = StatBlock.dense(values)
+            block = StatBlock.dense(values)
         else:
             if rows.weights is not None:
                 # the bootstrap hands the aggregate how often each example was drawn;
@@ -278,16 +297,14 @@ def custom_rows(
                 )
             params["aggregate"] = getattr(m.aggregate, "__name__", repr(m.aggregate))
             n = values.shape[0]
-            defs.append(
-                MetricDef(
-                    name=m.name,
-                    kind="bootstrap",
-                    block=m.name,
-                    higher_is_better=m.higher_is_better,
-                    aggregate=_CountsAggregate(values, m.aggregate),
-                    params=params,
-                )
+            definition = MetricDef(
+                name=m.name,
+                kind="bootstrap",
+                block=m.name,
+                higher_is_better=m.higher_is_better,
+                aggregate=_CountsAggregate(values, m.aggregate),
+                params=params,
             )
-            blocks[m.name] = StatBlock.cells(np.arange(n, dtype=np.int64), n)
-        per_example[m.name] = values
-    return replace(rows, metrics=tuple(defs), blocks=blocks, per_example=per_example)
+            block = StatBlock.cells(np.arange(n, dtype=np.int64), n)
+        rows = rows.with_metric(definition, block, values, what="custom metric")
+    return rows

@@ -283,8 +283,8 @@ class _QueryParams:
         change: str = "",
         errors: bool = False,
         score: str = "",
-        low: float | None = None,
-        high: float | None = None,
+        low: str = "",
+        high: str = "",
         q: str = "",
         page: Annotated[int, Query(ge=1)] = 1,
         per_page: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -299,8 +299,8 @@ class _QueryParams:
             change=change,
             errors=errors,
             score=score,
-            low=low,
-            high=high,
+            low=_bound("low", low),
+            high=_bound("high", high),
             q=q,
             page=page,
             per_page=per_page,
@@ -308,6 +308,23 @@ class _QueryParams:
 
 
 _QueryDepends = Depends(_QueryParams())
+
+
+def _bound(name: str, text: str) -> float | None:
+    """A score bound of the examples query: the page's form sends an empty field when the
+    bound is not set, which means no bound."""
+    given = text.strip()
+    if not given:
+        return None
+    try:
+        value = float(given)
+    except ValueError:
+        value = math.nan
+    if math.isnan(value):
+        raise HeldoutError(
+            f'the score bound {name}= must be a number, got "{given}"; leave it empty for no bound'
+        )
+    return value
 
 
 def _link(base: str, query: ExampleQuery, **changes: object) -> str:
@@ -374,6 +391,9 @@ def _page_task(cached: CachedRun, task: TaskResult) -> TaskResult:
         for column, dtype in task.examples.dtypes.items()
         if str(column).rpartition(":")[2] in compared and pd.api.types.is_numeric_dtype(dtype)
     ]
+    correct = [f"correct:{m}" for m in compared]
+    if len(compared) == 2 and all(c in numbers for c in correct):
+        numbers = correct  # the tables are chosen on right/wrong alone: read nothing else
     wanted = {"id", "input", "target", *(f"pred:{m}" for m in compared)}
     text = [str(c) for c in task.examples.columns if c in wanted and c not in numbers]
     frame = parts.frame(numbers)

@@ -160,7 +160,8 @@ class CompareRow:
     verdict_class: str
 
 
-Change = tuple[str, str, str, str]
+#: An example B fixed or broke: id, input, target, A's output, B's output.
+Change = tuple[str, str, str, str, str]
 
 
 @dataclass(frozen=True)
@@ -238,6 +239,7 @@ def _change(change: ExampleChange) -> Change:
     return (
         change.id,
         _short(change.input),
+        _short(change.target),
         _short(change.prediction_a),
         _short(change.prediction_b),
     )
