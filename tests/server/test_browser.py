@@ -30,12 +30,7 @@ if TYPE_CHECKING:
 
 CHROMIUM = Path("/usr/bin/chromium")
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"
-    ),
-]
+pytestmark = pytest.mark.slow
 
 
 # --- fixtures -------------------------------------------------------------------------
@@ -66,6 +61,8 @@ def browser() -> Iterator[Browser]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
+        if not CHROMIUM.exists():
+            pytest.fail(f"Debian's chromium is missing at {CHROMIUM}: make test installs it")
         launched = p.chromium.launch(executable_path=str(CHROMIUM), headless=True)
         yield launched
         launched.close()
