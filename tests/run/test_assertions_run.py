@@ -202,6 +202,23 @@ def test_an_unknown_metric_suggests_custom_ones_too(tmp_path: Path) -> None:
     assert 'did you mean "answer_chars"' in result.output
 
 
+def test_a_bad_metric_name_in_a_custom_module_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "badname.py").write_text(
+        "import heldout\n"
+        "@heldout.metric('chars:run')\n"
+        "def chars(y_true, y_pred):\n"
+        "    return [float(len(p)) for p in y_pred]\n"
+    )
+    spec = _project(tmp_path, metrics=["exact_match"])
+    data = yaml.safe_load(spec.read_text())
+    data["task"]["custom_metrics"] = ["badname"]
+    spec.write_text(yaml.safe_dump(data))
+    result = runner.invoke(app, ["run", str(spec), "--no-report"])
+    assert result.exit_code == 2, result.output
+    assert "'chars:run' must be non-empty and hold no ':'" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_assertions_average_over_every_sampled_draw_like_the_other_metrics(
     tmp_path: Path,
 ) -> None:

@@ -96,9 +96,9 @@ def metric(
         ...     return [float(p.isupper()) for p in y_pred]
     """
     if not name or ":" in name:
-        raise ValueError(f"metric name {name!r} must be non-empty and hold no ':'")
+        raise MetricError(f"@heldout.metric: name {name!r} must be non-empty and hold no ':'")
     if bounds is not None and not bounds[0] < bounds[1]:
-        raise ValueError(f"metric {name!r}: bounds must be (low, high) with low < high")
+        raise MetricError(f"@heldout.metric {name!r}: bounds must be (low, high) with low < high")
 
     def register(fn: PerExample) -> PerExample:
         _REGISTRY[name] = CustomMetric(
