@@ -156,6 +156,15 @@ def test_an_invalid_schema_file_is_a_spec_error(tmp_path: Path) -> None:
         heldout.evaluate(spec, save=False)
 
 
+def _with_custom(tmp_path: Path, module: str, *, metrics: list[str]) -> Path:
+    """A project whose task imports the custom metrics of ``module``."""
+    spec = _project(tmp_path, metrics=metrics)
+    data = yaml.safe_load(spec.read_text())
+    data["task"]["custom_metrics"] = [module]
+    spec.write_text(yaml.safe_dump(data))
+    return spec
+
+
 def test_a_custom_metric_gets_an_interval_a_paired_test_and_a_column(tmp_path: Path) -> None:
     (tmp_path / "lengths.py").write_text(
         "import heldout\n"
@@ -167,10 +176,9 @@ def test_a_custom_metric_gets_an_interval_a_paired_test_and_a_column(tmp_path: P
         "def median_chars_run(y_true, y_pred):\n"
         "    return [float(len(p)) for p in y_pred]\n"
     )
-    spec = _project(tmp_path, metrics=["exact_match", "chars_run", "median_chars_run"])
-    data = yaml.safe_load(spec.read_text())
-    data["task"]["custom_metrics"] = ["lengths"]
-    spec.write_text(yaml.safe_dump(data))
+    spec = _with_custom(
+        tmp_path, "lengths", metrics=["exact_match", "chars_run", "median_chars_run"]
+    )
     run = heldout.evaluate(spec, save=False)
     preds = _preds(tmp_path / "tuned.jsonl")
     lengths = np.array([len(p) for p in preds], dtype=float)
@@ -193,10 +201,7 @@ def test_an_unknown_metric_suggests_custom_ones_too(tmp_path: Path) -> None:
         "def answer_chars(y_true, y_pred):\n"
         "    return [float(len(p)) for p in y_pred]\n"
     )
-    spec = _project(tmp_path, metrics=["answer_char"])
-    data = yaml.safe_load(spec.read_text())
-    data["task"]["custom_metrics"] = ["lengths2:answer_chars"]
-    spec.write_text(yaml.safe_dump(data))
+    spec = _with_custom(tmp_path, "lengths2:answer_chars", metrics=["answer_char"])
     result = runner.invoke(app, ["run", str(spec), "--no-report"])
     assert result.exit_code == 2, result.output
     assert 'did you mean "answer_chars"' in result.output
@@ -209,10 +214,7 @@ def test_a_bad_metric_name_in_a_custom_module_is_one_line_and_exit_2(tmp_path: P
         "def chars(y_true, y_pred):\n"
         "    return [float(len(p)) for p in y_pred]\n"
     )
-    spec = _project(tmp_path, metrics=["exact_match"])
-    data = yaml.safe_load(spec.read_text())
-    data["task"]["custom_metrics"] = ["badname"]
-    spec.write_text(yaml.safe_dump(data))
+    spec = _with_custom(tmp_path, "badname", metrics=["exact_match"])
     result = runner.invoke(app, ["run", str(spec), "--no-report"])
     assert result.exit_code == 2, result.output
     assert "'chars:run' must be non-empty and hold no ':'" in result.output

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from heldout.analysis import curves
+from heldout.analysis import Curves, curves
 from heldout.report._plot import MODEL_COLORS, FigureView, layout, plot_text, to_view, whiskers
 from heldout.run import TaskResult
 
@@ -139,22 +139,7 @@ def threshold_data(
         if keep.sum() < 2 or y[keep].all() or not y[keep].any():
             continue
         found = curves(y[keep].astype(np.int64), score[keep], max_points=MAX_POINTS)
-        out.append(
-            ThresholdData(
-                model=model,
-                positive_label=positive,
-                negative_label=negative,
-                n=found.n,
-                n_positive=found.n_positive,
-                thresholds=tuple(None if math.isinf(t) else float(t) for t in found.roc_thresholds),
-                fpr=tuple(float(v) for v in found.fpr),
-                tpr=tuple(float(v) for v in found.tpr),
-                precision=tuple(float(v) for v in found.precision),
-                recall=tuple(float(v) for v in found.recall),
-                roc_auc=found.roc_auc,
-                average_precision=found.average_precision,
-            )
-        )
+        out.append(_threshold_data(found, model, positive, negative))
     return tuple(out)
 
 
@@ -166,6 +151,11 @@ def _stored_curves(
     found = None if points is None else points.curves
     if found is None or found.positive_label != positive:
         return None
+    return _threshold_data(found, model, positive, negative)
+
+
+def _threshold_data(found: Curves, model: str, positive: str, negative: str) -> ThresholdData:
+    """The slider's copy of ``curves()``' output (an unbounded first threshold is null)."""
     return ThresholdData(
         model=model,
         positive_label=positive,
