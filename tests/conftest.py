@@ -90,3 +90,21 @@ def build_project(root: Path, n: int = 120, seed: int = 3) -> Project:
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
     return build_project(tmp_path / "proj")
+
+
+@pytest.fixture(autouse=True)
+def _figures_pass_plotly_validation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every figure a test draws goes through plotly's validating ``go.Figure`` (the pages
+    build figures as plain JSON, unvalidated, for speed): a misspelt property fails here."""
+    from heldout.report import _figure
+
+    unvalidated = _figure.Figure.to_plotly_json
+
+    def validated(self: _figure.Figure) -> dict[str, object]:
+        import plotly.graph_objects as go
+
+        spec = unvalidated(self)
+        go.Figure(spec)  # raises ValueError on any property plotly does not know
+        return spec
+
+    monkeypatch.setattr(_figure.Figure, "to_plotly_json", validated)

@@ -23,7 +23,7 @@ def _formats(task: TaskResult) -> dict[str, NumberFormat]:
 
 
 def _spec(figure: Any) -> dict[str, Any]:
-    spec: dict[str, Any] = json.loads(figure.to_json())
+    spec: dict[str, Any] = json.loads(json.dumps(figure.to_plotly_json()))
     return spec
 
 

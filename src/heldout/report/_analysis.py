@@ -10,12 +10,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
-
 from heldout._util._format import fmt_count, fmt_interval, fmt_number, fmt_p, fmt_signed
 from heldout.analysis import CalibrationReport, ClassMetrics, OperatingPoints, SliceResult
 from heldout.report._examples import ExampleTable
+from heldout.report._figure import Figure, Scatter, make_subplots
 from heldout.report._plot import MODEL_COLORS, FigureView, layout, plot_text, to_view, whiskers
 from heldout.run import TaskResult
 from heldout.stats import Estimate
@@ -147,11 +145,11 @@ def analysis_view(task: TaskResult, anchor: str) -> AnalysisView | None:
     return AnalysisView(figures=tuple(figures), tables=tuple(tables))
 
 
-def reliability_figure(models: Sequence[str], reports: Sequence[CalibrationReport]) -> go.Figure:
+def reliability_figure(models: Sequence[str], reports: Sequence[CalibrationReport]) -> Figure:
     """Observed frequency against mean confidence per bin, every model on one plot."""
-    figure = go.Figure()
+    figure = Figure()
     figure.add_trace(
-        go.Scatter(
+        Scatter(
             x=[0, 1],
             y=[0, 1],
             mode="lines",
@@ -167,7 +165,7 @@ def reliability_figure(models: Sequence[str], reports: Sequence[CalibrationRepor
             f"Brier {report.brier.value:.3f} · log loss {report.log_loss.value:.3f}"
         )
         figure.add_trace(
-            go.Scatter(
+            Scatter(
                 x=[r.mean_confidence for r in rows],
                 y=[r.observed for r in rows],
                 mode="lines+markers",
@@ -201,7 +199,7 @@ def reliability_figure(models: Sequence[str], reports: Sequence[CalibrationRepor
     return figure
 
 
-def threshold_figure(models: Sequence[str], points: Sequence[OperatingPoints]) -> go.Figure:
+def threshold_figure(models: Sequence[str], points: Sequence[OperatingPoints]) -> Figure:
     """PR (left) and ROC (right) curves, the chosen threshold of each model marked."""
     # the axis titles name each panel; subplot titles would sit under the legend
     figure = make_subplots(rows=1, cols=2, horizontal_spacing=0.12)
@@ -212,7 +210,7 @@ def threshold_figure(models: Sequence[str], points: Sequence[OperatingPoints]) -
         color = MODEL_COLORS[index % len(MODEL_COLORS)]
         name = plot_text(model)
         figure.add_trace(
-            go.Scatter(
+            Scatter(
                 x=c.recall.tolist(),
                 y=c.precision.tolist(),
                 mode="lines",
@@ -224,7 +222,7 @@ def threshold_figure(models: Sequence[str], points: Sequence[OperatingPoints]) -
             col=1,
         )
         figure.add_trace(
-            go.Scatter(
+            Scatter(
                 x=c.fpr.tolist(),
                 y=c.tpr.tolist(),
                 mode="lines",
@@ -253,7 +251,7 @@ def threshold_figure(models: Sequence[str], points: Sequence[OperatingPoints]) -
                 (2, fpr, choice.recall.value),
             ):
                 figure.add_trace(
-                    go.Scatter(
+                    Scatter(
                         x=[x],
                         y=[y],
                         mode="markers",
@@ -275,16 +273,16 @@ def threshold_figure(models: Sequence[str], points: Sequence[OperatingPoints]) -
     return figure
 
 
-def coverage_figure(models: Sequence[str], points: Sequence[OperatingPoints]) -> go.Figure:
+def coverage_figure(models: Sequence[str], points: Sequence[OperatingPoints]) -> Figure:
     """Accuracy on the examples kept against the share kept, per model."""
-    figure = go.Figure()
+    figure = Figure()
     for index, (model, p) in enumerate(zip(models, points, strict=True)):
         curve = p.coverage
         if curve is None:
             continue
         pts = curve.points
         figure.add_trace(
-            go.Scatter(
+            Scatter(
                 x=[q.coverage for q in pts],
                 y=[q.accuracy for q in pts],
                 mode="lines+markers",

@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import pyarrow as pa
 import pyarrow.compute as pc
 from markupsafe import Markup
@@ -31,6 +30,7 @@ from heldout._util._labels import label_text
 from heldout._version import __version__
 from heldout.analysis import ColumnDrift, DriftReport, DriftTest
 from heldout.data import column_values
+from heldout.report._figure import Bar, Figure, Heatmap, Scatter
 from heldout.report._html import (
     _POLICY,
     _environment,
@@ -298,8 +298,8 @@ def _psi_figure(report: DriftReport) -> FigureView:
     labels = [plot_text(_label(c, t)) for c, t in tests]
     values = [t.psi for _, t in tests]
     top = max([0.3, *(v * 1.1 for v in values if math.isfinite(v))])
-    figure = go.Figure(
-        go.Bar(
+    figure = Figure(
+        Bar(
             x=values,
             y=labels,
             orientation="h",
@@ -344,17 +344,17 @@ def _category_counts(table: pa.Table, name: str) -> pd.Series:
     return pd.Series(counts.to_numpy(), index=labels).groupby(level=0, sort=False).sum()
 
 
-def _histogram(name: str, cur: NDArray[np.float64], ref: NDArray[np.float64]) -> go.Figure:
+def _histogram(name: str, cur: NDArray[np.float64], ref: NDArray[np.float64]) -> Figure:
     pooled = np.concatenate([cur, ref])
     low, high = np.percentile(pooled, [1, 99])
     if not high > low:
         low, high = float(pooled.min()) - 0.5, float(pooled.max()) + 0.5
     edges = np.linspace(low, high, _HISTOGRAM_BINS + 1)
-    figure = go.Figure()
+    figure = Figure()
     for side, values in (("reference", ref), ("current", cur)):
         counts, _ = np.histogram(np.clip(values, low, high), bins=edges)
         figure.add_trace(
-            go.Bar(
+            Bar(
                 x=((edges[:-1] + edges[1:]) / 2).tolist(),
                 y=(counts / max(values.size, 1)).tolist(),
                 width=float(edges[1] - edges[0]),
@@ -374,11 +374,11 @@ def _histogram(name: str, cur: NDArray[np.float64], ref: NDArray[np.float64]) ->
     return figure
 
 
-def _category_bars(name: str, cur: pd.Series, ref: pd.Series) -> go.Figure:
+def _category_bars(name: str, cur: pd.Series, ref: pd.Series) -> Figure:
     total = cur.add(ref, fill_value=0).sort_values(ascending=False, kind="stable")
     shown = list(total.index[:_TOP_CATEGORIES])
     rest = len(total) - len(shown)
-    figure = go.Figure()
+    figure = Figure()
     for side, counts in (("reference", ref), ("current", cur)):
         n = max(float(counts.sum()), 1.0)
         shares = [float(counts.get(k, 0)) / n for k in shown]
@@ -387,7 +387,7 @@ def _category_bars(name: str, cur: pd.Series, ref: pd.Series) -> go.Figure:
             shares.append(float(counts.drop(shown, errors="ignore").sum()) / n)
             labels.append(f"{rest:,} other values")
         figure.add_trace(
-            go.Bar(
+            Bar(
                 x=labels,
                 y=shares,
                 name=side,
@@ -405,15 +405,15 @@ def _category_bars(name: str, cur: pd.Series, ref: pd.Series) -> go.Figure:
     return figure
 
 
-def _character_bars(c: ColumnDrift) -> go.Figure:
+def _character_bars(c: ColumnDrift) -> Figure:
     assert c.text is not None
-    figure = go.Figure()
+    figure = Figure()
     for side, shares in (
         ("reference", c.text.characters_reference),
         ("current", c.text.characters_current),
     ):
         figure.add_trace(
-            go.Bar(
+            Bar(
                 x=list(shares),
                 y=list(shares.values()),
                 name=side,
@@ -583,12 +583,12 @@ def _metric_figure(
     metric = report.metric or ""
     x = [w.index + 0.5 for w in measured]
     est = [w.metric for w in measured]
-    figure = go.Figure()
+    figure = Figure()
     banded = [(xi, e) for xi, e in zip(x, est, strict=True) if math.isfinite(e.ci_low)]
     if banded:
         bx = [xi for xi, _ in banded]
         figure.add_trace(
-            go.Scatter(
+            Scatter(
                 x=bx + bx[::-1],
                 y=[e.ci_high for _, e in banded] + [e.ci_low for _, e in banded][::-1],
                 fill="toself",
@@ -599,7 +599,7 @@ def _metric_figure(
             )
         )
     figure.add_trace(
-        go.Scatter(
+        Scatter(
             x=x,
             y=[e.value for e in est],
             mode="lines+markers",
@@ -624,7 +624,7 @@ def _metric_figure(
         )
         ends = [min(x), max(x)]
         figure.add_trace(
-            go.Scatter(
+            Scatter(
                 x=ends,
                 y=[intercept + t.slope * e for e in ends],
                 mode="lines",
@@ -658,8 +658,8 @@ def _window_drift_figure(
             marks.append("" if found is None else ("drift" if found.drift else ""))
         z.append(row)
         text.append(marks)
-    figure = go.Figure(
-        go.Heatmap(
+    figure = Figure(
+        Heatmap(
             x=list(ticks),
             y=[plot_text(c) for c in columns],
             z=z,

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
-
 from heldout._util._format import NumberFormat
+from heldout.report._figure import BLUES, Bar, Figure, Heatmap, Scatter, make_subplots
 from heldout.report._plot import (
     AXIS_TITLES,
     MODEL_COLORS,
@@ -34,7 +32,7 @@ def metric_bars(
     metrics: Sequence[str],
     estimates: Mapping[str, Mapping[str, Estimate]],
     formats: Mapping[str, NumberFormat],
-) -> go.Figure:
+) -> Figure:
     """Each metric's estimate per model, grouped bars with CI whiskers.
 
     Metrics on different scales (0–1 and sacrebleu's 0–100) get side-by-side panels.
@@ -51,7 +49,7 @@ def metric_bars(
             shown = [m for m in names if m in estimates.get(model, {})]
             points = [estimates[model][m] for m in shown]
             figure.add_trace(
-                go.Bar(
+                Bar(
                     x=[plot_text(m) for m in shown],
                     y=[e.value for e in points],
                     name=plot_text(model),
@@ -85,7 +83,7 @@ def delta_forest(
     candidate: str,
     baseline: str,
     correction: str,
-) -> go.Figure:
+) -> Figure:
     """Candidate minus baseline per metric with its CI, coloured by verdict; zero marked."""
     groups = scale_groups([m for m in metrics if m in comparisons], formats)
     figure = make_subplots(
@@ -102,7 +100,7 @@ def delta_forest(
                 continue
             diffs = [comparisons[m] for m in chosen]
             figure.add_trace(
-                go.Scatter(
+                Scatter(
                     x=[d.delta for d in diffs],
                     y=[plot_text(m) for m in chosen],
                     mode="markers",
@@ -145,7 +143,7 @@ def delta_forest(
     return figure
 
 
-def confusion_figure(models: Sequence[str], confusion: Mapping[str, ConfusionMatrix]) -> go.Figure:
+def confusion_figure(models: Sequence[str], confusion: Mapping[str, ConfusionMatrix]) -> Figure:
     """Per model, the counts (top row) and the share of each true label (bottom row)."""
     shown = [m for m in models if m in confusion]
     titles = [f"{plot_text(m)}: counts" for m in shown] + [
@@ -172,11 +170,11 @@ def confusion_figure(models: Sequence[str], confusion: Mapping[str, ConfusionMat
             (2, shares, "%{z:.0%}", "%{z:.1%} of true %{y}", {"zmin": 0.0, "zmax": 1.0}),
         ):
             figure.add_trace(
-                go.Heatmap(
+                Heatmap(
                     z=z,
                     x=x,
                     y=y,
-                    colorscale="Blues",
+                    colorscale=BLUES,
                     showscale=False,
                     texttemplate=text if annotate else None,
                     hovertemplate=f"true %{{y}}<br>predicted %{{x}}<br>{hover}<extra>{plot_text(model)}</extra>",

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import plotly.graph_objects as go
-
 from heldout._util._format import NumberFormat
+from heldout.report._figure import Figure, Scatter
 from heldout.report._plot import (
     MODEL_COLORS,
     SMALL_COLOR,
@@ -34,7 +33,7 @@ def slice_forest(
     *,
     overall: Difference | None,
     correction: str,
-) -> go.Figure:
+) -> Figure:
     """The headline metric by slice value.
 
     With a comparison it plots each slice's difference and CI: significant after
@@ -45,7 +44,7 @@ def slice_forest(
     labels = [slice_label(s) for s in slices]
     metric = slices[0].metric
     decimals = formats[metric].decimals if metric in formats else 3
-    figure = go.Figure()
+    figure = Figure()
     if any(s.comparison is not None for s in slices):
         _slice_differences(figure, slices, labels, decimals, correction)
         figure.add_vline(x=0, line={"color": "#24292f", "width": 1, "dash": "dot"})
@@ -73,7 +72,7 @@ def slice_forest(
 
 
 def _slice_differences(
-    figure: go.Figure,
+    figure: Figure,
     slices: Sequence[SliceResult],
     labels: Sequence[str],
     decimals: int,
@@ -88,7 +87,7 @@ def _slice_differences(
     for key, points in groups.items():
         color = VERDICT_COLORS.get(key, SMALL_COLOR)
         figure.add_trace(
-            go.Scatter(
+            Scatter(
                 x=[d.delta for _, d in points],
                 y=[plot_text(label) for label, _ in points],
                 mode="markers",
@@ -111,7 +110,7 @@ def _slice_differences(
 
 
 def _slice_estimates(
-    figure: go.Figure,
+    figure: Figure,
     slices: Sequence[SliceResult],
     labels: Sequence[str],
     models: Sequence[str],
@@ -122,7 +121,7 @@ def _slice_estimates(
         points = [slices[i].estimates[model] for i in chosen]
         base_color = MODEL_COLORS[index % len(MODEL_COLORS)]
         figure.add_trace(
-            go.Scatter(
+            Scatter(
                 x=[e.value for e in points],
                 y=[plot_text(labels[i]) for i in chosen],
                 mode="markers",

@@ -138,21 +138,14 @@ def create_app(store_url: str | None = None, token: str | None = None) -> FastAP
 
 
 def _load_code(dash: Dashboard) -> None:
-    """Compile the page templates and load plotly's trace classes, as a server loads its code
-    at start-up, so a first request does not pay for it. No run is read here."""
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
-
-    from heldout.report._plot import layout, to_view
+    """Compile the page templates and load the figure code, as a server loads its code at
+    start-up, so a first request does not pay for it. No run is read here."""
+    from heldout.report._figure import Figure
+    from heldout.report._plot import to_view
 
     for name in dash.templates.list_templates(filter_func=lambda n: n.endswith(".html.j2")):
         dash.templates.get_template(name)
-    figure = make_subplots(rows=1, cols=3)
-    figure.add_trace(go.Bar(x=["a"], y=[1]), row=1, col=1)
-    figure.add_trace(go.Scatter(x=[0], y=[1], error_y={"array": [0.1]}), row=1, col=2)
-    figure.add_trace(go.Heatmap(z=[[1]]), row=1, col=3)
-    figure.update_layout(**layout())
-    to_view(figure, id="load", title="", caption="")
+    to_view(Figure(), id="load", title="", caption="")
 
 
 # --- errors ---------------------------------------------------------------------------

@@ -90,7 +90,7 @@ class _Searchable:
     lowercasing a million strings first); a column of few distinct values as a
     dictionary, so a search reads each value once instead of once per row."""
 
-    values: pa.Array
+    values: pa.Array | pa.ChunkedArray
     codes: NDArray[np.int64] | None
 
     def contains(self, needle: str) -> NDArray[np.bool_]:
@@ -114,10 +114,11 @@ def _text(parts: ExampleParts, column: str) -> _Searchable:
         missing = len(coded.dictionary)
         codes = coded.indices.fill_null(missing).to_numpy(zero_copy_only=False)
         return _Searchable(values=distinct, codes=codes.astype(np.int64))
+    array: pa.Array | pa.ChunkedArray
     if column not in parts.json_columns and (
         pa.types.is_string(kind) or pa.types.is_large_string(kind)
     ):
-        array = stored.combine_chunks()
+        array = stored  # searched chunk by chunk: joining a million strings is a copy
     else:
         # Lists of references, numbers, JSON cells: written as the page writes them.
         cells = parts.frame([column])[column]
@@ -126,7 +127,8 @@ def _text(parts: ExampleParts, column: str) -> _Searchable:
     # Judged on a sample, as the store does: encoding unique text only costs time.
     sample = text.slice(0, _SAMPLE)
     if pc.count_distinct(sample).as_py() * 2 <= len(sample):
-        encoded = text.dictionary_encode()
+        whole = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+        encoded = whole.dictionary_encode()
         codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
         return _Searchable(values=encoded.dictionary, codes=codes)
     return _Searchable(values=text, codes=None)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from numpy.typing import NDArray
 
 from heldout._errors import HeldoutError
@@ -273,6 +274,15 @@ def _slice_codes(
     so a slice filter is one integer comparison; built once per column."""
 
     def build() -> tuple[NDArray[np.int64], dict[str, int]]:
+        parts = cached.parts(task)
+        stored = parts.arrow(column)
+        if pa.types.is_dictionary(stored.type) and column not in parts.json_columns:
+            # Text the writer dictionary-encoded: its codes are the codes (missing: -1).
+            coded = stored.unify_dictionaries().combine_chunks()
+            codes = coded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+            return codes.astype(np.int64), {
+                str(v): i for i, v in enumerate(coded.dictionary.to_pylist())
+            }
         values = cached.column(task, column)
         # Arrow text is factorised by Arrow; other columns as the page writes them.
         text = values if isinstance(values.dtype, pd.ArrowDtype) else values.astype(str)

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
 from heldout.analysis import Curves, curves
+from heldout.report._figure import Figure, Scatter
 from heldout.report._plot import MODEL_COLORS, FigureView, layout, plot_text, to_view, whiskers
 from heldout.run import TaskResult
 
@@ -177,9 +177,9 @@ def reliability_figure(task: TaskResult, anchor: str) -> FigureView | None:
     shown = [m for m in task.models if m in task.calibration]
     if not shown:
         return None
-    figure = go.Figure()
+    figure = Figure()
     figure.add_trace(
-        go.Scatter(
+        Scatter(
             x=[0, 1],
             y=[0, 1],
             mode="lines",
@@ -196,7 +196,7 @@ def reliability_figure(task: TaskResult, anchor: str) -> FigureView | None:
         kinds.add(report.kind)
         rows = report.rows
         figure.add_trace(
-            go.Scatter(
+            Scatter(
                 x=[r.mean_confidence for r in rows],
                 y=[r.observed for r in rows],
                 mode="lines+markers",
@@ -243,14 +243,14 @@ class HistoryPoint:
 
 def history_figure(metric: str, points: Sequence[HistoryPoint]) -> FigureView:
     """The headline metric over time per model: line, CI band, notes on the points."""
-    figure = go.Figure()
+    figure = Figure()
     models = list(dict.fromkeys(p.model for p in points))
     for index, model in enumerate(models):
         color = MODEL_COLORS[index % len(MODEL_COLORS)]
         mine = sorted((p for p in points if p.model == model), key=lambda p: p.when)
         x = [p.when.isoformat() for p in mine]
         figure.add_trace(
-            go.Scatter(
+            Scatter(
                 x=x + x[::-1],
                 y=[p.high for p in mine] + [p.low for p in mine][::-1],
                 fill="toself",
@@ -262,7 +262,7 @@ def history_figure(metric: str, points: Sequence[HistoryPoint]) -> FigureView:
             )
         )
         figure.add_trace(
-            go.Scatter(
+            Scatter(
                 x=x,
                 y=[p.value for p in mine],
                 mode="lines+markers",
