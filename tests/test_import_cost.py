@@ -11,8 +11,12 @@ HEAVY = (
     "transformers",
     "peft",
     "aiohttp",
+    "scipy.special",  # 0.2-0.4 s: imported when a statistic first needs it
+    "scipy.sparse",
     "scipy.stats",
     "scipy.optimize",
+    "phonenumbers",  # PII checks only
+    "heldout.analysis._drift",  # `heldout monitor` only
     "alembic",
     "fastapi",
     "uvicorn",
@@ -39,3 +43,38 @@ def test_the_pytest_plugin_loads_none_of_the_pipeline() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == []
+
+
+LAZY_PACKAGES = ("analysis", "data", "history", "judges", "stats")
+
+
+def test_lazy_packages_export_every_name_they_list() -> None:
+    import importlib
+
+    for name in LAZY_PACKAGES:
+        package = importlib.import_module(f"heldout.{name}")
+        listed = set(package.__all__)
+        public = {n for n in dir(package) if not n.startswith("_")}
+        assert public == listed, f"heldout.{name}: dir() and __all__ differ"
+        for attribute in sorted(listed):
+            assert getattr(package, attribute) is not None, f"heldout.{name}.{attribute}"
+
+
+def test_a_lazy_package_imports_only_the_module_a_name_lives_in() -> None:
+    code = (
+        "import sys, json; from heldout.data import read_table; "
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('heldout.data._'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = json.loads(out.stdout)
+    assert "heldout.data._read" in loaded
+    assert "heldout.data._pii" not in loaded and "heldout.data._split" not in loaded
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    import pytest
+
+    import heldout.stats
+
+    with pytest.raises(AttributeError, match="no_such_thing"):
+        heldout.stats.no_such_thing  # noqa: B018

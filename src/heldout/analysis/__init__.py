@@ -1,76 +1,83 @@
 """Analysis: slices, confusion, efficiency and the other breakdowns of a run's results."""
 
-from heldout.analysis._calibration import (
-    BinStrategy,
-    CalibrationBin,
-    CalibrationComparison,
-    CalibrationReport,
-    CalibrationVerdict,
-    calibration,
-    calibration_pair,
-)
-from heldout.analysis._confusion import ConfusionMatrix, confusion_matrix
-from heldout.analysis._drift import (
-    ColumnDrift,
-    DriftReport,
-    DriftTest,
-    SkippedColumn,
-    TextProfile,
-    Trend,
-    WindowDrift,
-    drift,
-    psi,
-    psi_band,
-)
-from heldout.analysis._efficiency import efficiency_estimates, quantile_interval
-from heldout.analysis._errors import (
-    LENGTH_COLUMN,
-    ClassMetrics,
-    ConfidentError,
-    ErrorReport,
-    ExampleChange,
-    LowScore,
-    ModelErrors,
-    changed_examples,
-    confident_errors,
-    confusion_rates,
-    length_buckets,
-    lowest_scores,
-    per_class_metrics,
-)
-from heldout.analysis._fairness import (
-    GAP_METRICS,
-    ClassFairness,
-    FairnessComparison,
-    FairnessReport,
-    Gap,
-    GapChange,
-    GroupRates,
-    GroupScore,
-    ScoreGapReport,
-    fairness,
-    fairness_pair,
-    score_gap,
-)
-from heldout.analysis._forgetting import Forgetting, ForgettingVerdict, forgetting
-from heldout.analysis._operating import (
-    CURVE_POINTS,
-    OperatingPoints,
-    ThresholdRule,
-    operating_points,
-)
-from heldout.analysis._robustness import RobustnessRow, robustness
-from heldout.analysis._slices import SliceResult, slice_results
-from heldout.analysis._thresholds import (
-    CoverageCurve,
-    CoveragePoint,
-    Curves,
-    ThresholdChoice,
-    ThresholdTarget,
-    choose_threshold,
-    coverage_accuracy,
-    curves,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from heldout._util._lazy import lazy_names
+
+if TYPE_CHECKING:
+    from heldout.analysis._calibration import (
+        BinStrategy,
+        CalibrationBin,
+        CalibrationComparison,
+        CalibrationReport,
+        CalibrationVerdict,
+        calibration,
+        calibration_pair,
+    )
+    from heldout.analysis._confusion import ConfusionMatrix, confusion_matrix
+    from heldout.analysis._drift import (
+        ColumnDrift,
+        DriftReport,
+        DriftTest,
+        SkippedColumn,
+        TextProfile,
+        Trend,
+        WindowDrift,
+        drift,
+        psi,
+        psi_band,
+    )
+    from heldout.analysis._efficiency import efficiency_estimates, quantile_interval
+    from heldout.analysis._errors import (
+        LENGTH_COLUMN,
+        ClassMetrics,
+        ConfidentError,
+        ErrorReport,
+        ExampleChange,
+        LowScore,
+        ModelErrors,
+        changed_examples,
+        confident_errors,
+        confusion_rates,
+        length_buckets,
+        lowest_scores,
+        per_class_metrics,
+    )
+    from heldout.analysis._fairness import (
+        GAP_METRICS,
+        ClassFairness,
+        FairnessComparison,
+        FairnessReport,
+        Gap,
+        GapChange,
+        GroupRates,
+        GroupScore,
+        ScoreGapReport,
+        fairness,
+        fairness_pair,
+        score_gap,
+    )
+    from heldout.analysis._forgetting import Forgetting, ForgettingVerdict, forgetting
+    from heldout.analysis._operating import (
+        CURVE_POINTS,
+        OperatingPoints,
+        ThresholdRule,
+        operating_points,
+    )
+    from heldout.analysis._robustness import RobustnessRow, robustness
+    from heldout.analysis._slices import SliceResult, slice_results
+    from heldout.analysis._thresholds import (
+        CoverageCurve,
+        CoveragePoint,
+        Curves,
+        ThresholdChoice,
+        ThresholdTarget,
+        choose_threshold,
+        coverage_accuracy,
+        curves,
+    )
 
 __all__ = [
     "CURVE_POINTS",
@@ -139,3 +146,5 @@ __all__ = [
     "score_gap",
     "slice_results",
 ]
+
+__getattr__, __dir__ = lazy_names(__name__, __file__)

@@ -71,10 +71,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
-from scipy import special
 
 from heldout._errors import DataError, HeldoutError
 from heldout._util._labels import label_text
+from heldout._util._scipy import special
 from heldout._util._suggest import did_you_mean
 from heldout._version import __version__
 from heldout.data import column_values, detect_format, is_text_column, row_location

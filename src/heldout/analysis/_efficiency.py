@@ -19,8 +19,8 @@ import math
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import special
 
+from heldout._util._scipy import special
 from heldout.models import CallStats
 from heldout.stats import Estimate
 from heldout.stats._intervals import t_critical, z_critical

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 from rich.console import Console, JustifyMethod
@@ -16,11 +16,13 @@ from rich.table import Table
 from rich.text import Text
 
 from heldout._errors import HeldoutError
-from heldout.analysis import ColumnDrift, DriftReport, drift
 from heldout.cli._app import _out, _user_errors, app, write_document
 from heldout.cli._format import fmt_p
 from heldout.data import read_table
-from heldout.stats import Correction
+
+if TYPE_CHECKING:
+    from heldout.analysis import ColumnDrift, DriftReport
+    from heldout.stats import Correction
 
 __all__ = ["monitor", "parse_thresholds"]
 
@@ -110,6 +112,8 @@ def monitor(
     """Compare CURRENT with --reference column by column (KS or Wasserstein for numbers,
     chi-square or Jensen–Shannon for categories, length, vocabulary and characters for
     text, PSI for all), and with --time/--window per time window with the metric's trend."""
+    from heldout.analysis import drift
+
     console = _out()
     with _user_errors():
         if correction not in _CORRECTIONS:
@@ -127,7 +131,7 @@ def monitor(
                 columns=names,
                 thresholds=limits,
                 small=small,
-                correction=cast(Correction, correction),
+                correction=cast("Correction", correction),
                 alpha=alpha,
                 target=target,
                 prediction=prediction,

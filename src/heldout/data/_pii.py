@@ -17,7 +17,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-import phonenumbers
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
@@ -57,6 +56,8 @@ PII_KINDS: tuple[PiiKind, ...] = KINDS
 
 
 def _check_region(region: str) -> None:
+    import phonenumbers  # imported on first use: the CLI starts without it
+
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise DataError(
             f"region {region!r} is not a known phone region. Use a two-letter country code "

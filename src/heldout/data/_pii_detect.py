@@ -35,8 +35,6 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Literal, NamedTuple
 
-import phonenumbers
-
 __all__ = [
     "KINDS",
     "PiiKind",
@@ -267,6 +265,8 @@ def _ips(text: str, region: str) -> Iterator[PiiMatch]:
 
 
 def _phones(text: str, region: str) -> Iterator[PiiMatch]:
+    import phonenumbers  # imported on first use: the CLI starts without it
+
     matcher = phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID)
     for m in matcher:
         # Digits glued to a word ("INV-2024-000123", "#5551234567") are an identifier.

@@ -10,25 +10,32 @@ a tolerance; the ``export_*`` functions write a run as JSON, Parquet or an MLflo
 'better'
 """
 
-from heldout.history._compare import (
-    Comparison,
-    ExampleChange,
-    MetricComparison,
-    Side,
-    compare,
-    compare_runs,
-)
-from heldout.history._export import (
-    ExportFormat,
-    default_tracking_uri,
-    export_json,
-    export_mlflow,
-    export_parquet,
-    metrics_frame,
-    mlflow_key,
-    run_document,
-)
-from heldout.history._gate import GateCheck, GateResult, gate, gates_from_spec, parse_max_drop
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from heldout._util._lazy import lazy_names
+
+if TYPE_CHECKING:
+    from heldout.history._compare import (
+        Comparison,
+        ExampleChange,
+        MetricComparison,
+        Side,
+        compare,
+        compare_runs,
+    )
+    from heldout.history._export import (
+        ExportFormat,
+        default_tracking_uri,
+        export_json,
+        export_mlflow,
+        export_parquet,
+        metrics_frame,
+        mlflow_key,
+        run_document,
+    )
+    from heldout.history._gate import GateCheck, GateResult, gate, gates_from_spec, parse_max_drop
 
 __all__ = [
     "Comparison",
@@ -51,3 +58,5 @@ __all__ = [
     "parse_max_drop",
     "run_document",
 ]
+
+__getattr__, __dir__ = lazy_names(__name__, __file__)

@@ -15,31 +15,44 @@ Material is shown to the judge as delimited data, never as instructions; a malfo
 answer gets one repair prompt and then an explicit, counted judge error.
 """
 
-from heldout.judges._agreement import LOW_KAPPA, validate_against_humans, vote_agreement
-from heldout.judges._dag import DagGraph, build_dag
-from heldout.judges._engine import (
-    Call,
-    Judge,
-    JudgeKind,
-    JudgeScores,
-    Material,
-    PairwiseScores,
-    freeze_steps,
-    judge_from_spec,
-    judge_outputs,
-    judge_pairwise,
-)
-from heldout.judges._parse import (
-    Malformed,
-    ScoreReading,
-    extract_json,
-    read_label,
-    read_score,
-    weighted_score,
-)
-from heldout.judges._presets import PRESETS, Preset
-from heldout.judges._prompt import GUARD, data_blocks
-from heldout.judges._types import JudgeInfo, JudgeReport, JudgeUsage, PairwiseInfo, ValidationInfo
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from heldout._util._lazy import lazy_names
+
+if TYPE_CHECKING:
+    from heldout.judges._agreement import LOW_KAPPA, validate_against_humans, vote_agreement
+    from heldout.judges._dag import DagGraph, build_dag
+    from heldout.judges._engine import (
+        Call,
+        Judge,
+        JudgeKind,
+        JudgeScores,
+        Material,
+        PairwiseScores,
+        freeze_steps,
+        judge_from_spec,
+        judge_outputs,
+        judge_pairwise,
+    )
+    from heldout.judges._parse import (
+        Malformed,
+        ScoreReading,
+        extract_json,
+        read_label,
+        read_score,
+        weighted_score,
+    )
+    from heldout.judges._presets import PRESETS, Preset
+    from heldout.judges._prompt import GUARD, data_blocks
+    from heldout.judges._types import (
+        JudgeInfo,
+        JudgeReport,
+        JudgeUsage,
+        PairwiseInfo,
+        ValidationInfo,
+    )
 
 __all__ = [
     "GUARD",
@@ -73,3 +86,5 @@ __all__ = [
     "vote_agreement",
     "weighted_score",
 ]
+
+__getattr__, __dir__ = lazy_names(__name__, __file__)

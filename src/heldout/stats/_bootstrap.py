@@ -19,9 +19,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import special
 
 from heldout._errors import MetricError
+from heldout._util._scipy import special
 from heldout.scoring import Aggregate, StatBlock
 from heldout.stats._clusters import cluster_codes
 from heldout.stats._config import CIMethod, HeldoutStatsWarning, StatsConfig

@@ -17,9 +17,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import special
 
 from heldout._errors import MetricError
+from heldout._util._scipy import special
 from heldout.stats._clusters import cluster_codes, clustered_variance
 from heldout.stats._config import HeldoutStatsWarning
 from heldout.stats._intervals import is_binary, t_critical, z_critical

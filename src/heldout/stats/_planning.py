@@ -24,10 +24,10 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import special
 
 from heldout._errors import MetricError
 from heldout._util._labels import label_text
+from heldout._util._scipy import special
 from heldout.stats._types import MinimumDetectableEffect
 
 __all__ = [

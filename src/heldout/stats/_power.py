@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from scipy import special
-
+from heldout._util._scipy import special
 from heldout.stats._types import MinimumDetectableEffect
 
 __all__ = ["minimum_detectable_effect"]

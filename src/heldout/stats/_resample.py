@@ -22,8 +22,8 @@ from typing import Any, TypeAlias
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import sparse
 
+from heldout._util._scipy import sparse
 from heldout.scoring import StatBlock
 from heldout.stats._clusters import ClusterCodes
 

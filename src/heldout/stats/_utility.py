@@ -28,9 +28,9 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import sparse
 
 from heldout._errors import MetricError
+from heldout._util._scipy import sparse
 from heldout.scoring import MetricDef, Ranking, ScoreRows, StatBlock
 from heldout.stats._bootstrap import BootstrapDistribution
 from heldout.stats._clusters import cluster_codes

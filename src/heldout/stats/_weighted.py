@@ -30,9 +30,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy import special
 
 from heldout._errors import MetricError
+from heldout._util._scipy import special
 from heldout.scoring import StatBlock
 from heldout.stats._clusters import cluster_codes, clustered_variance
 from heldout.stats._intervals import Interval, t_critical, undefined_interval
