@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal, Protocol, runtime_checkable
 
 __all__ = [
@@ -130,7 +130,9 @@ class Request:
         if self.kind == "loglikelihood":
             out["continuation"] = self.continuation
         elif self.kind == "generate":
-            params = asdict(self.params.for_sample(self.sample))
+            chosen = self.params.for_sample(self.sample)
+            # field by field (``asdict`` deep-copies: it was most of a journal write)
+            params = {f.name: getattr(chosen, f.name) for f in fields(chosen)}
             params["stop"] = list(self.params.stop)
             out["params"] = params
             out["logprobs"] = self.logprobs
@@ -178,7 +180,8 @@ class Response:
         return self.error is None
 
     def to_dict(self) -> dict[str, Any]:
-        out = {k: v for k, v in asdict(self).items() if v is not None}
+        values = ((f.name, getattr(self, f.name)) for f in fields(self))
+        out = {k: v for k, v in values if v is not None}
         if self.probabilities is not None:
             out["probabilities"] = dict(self.probabilities)
         if self.token_logprobs is not None:

@@ -144,7 +144,8 @@ class Journal:
         if not entries:
             return
         now = datetime.now(UTC)
-        rows = [_row(entry, now) for entry in _winners(entries)]
+        hashes: dict[int, str] = {}  # a batch's calls share one or two identities
+        rows = [_row(entry, now, hashes) for entry in _winners(entries)]
         with self._session(
             f"cannot record {len(rows)} calls in the journal of", write=True
         ) as session:
@@ -221,12 +222,15 @@ def _parse_many(texts: Sequence[str]) -> list[Any]:
     return from_json(values) if any(tag in text for tag in _TAGS) else values
 
 
-def _row(entry: JournalEntry, now: datetime) -> dict[str, Any]:
+def _row(entry: JournalEntry, now: datetime, hashes: dict[int, str]) -> dict[str, Any]:
     response = entry.response
+    model_hash = hashes.get(id(entry.identity))
+    if model_hash is None:
+        model_hash = hashes[id(entry.identity)] = identity_hash(entry.identity)
     return {
         "key": entry.key,
         "model": entry.model,
-        "model_hash": identity_hash(entry.identity),
+        "model_hash": model_hash,
         "identity": entry.identity,
         "kind": entry.request.kind,
         "request": entry.request.to_dict(),
