@@ -64,3 +64,26 @@ def test_times_come_back_in_the_offset_they_were_given_in(moment: datetime) -> N
     again = from_utc(as_utc, utcoffset_seconds(moment))
 
     assert again.isoformat() == moment.isoformat()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"kind": "generate", "prompt": "héllo", "params": {"stop": ["a"], "seed": None}},
+        {"t": (1, (2.5, "x")), 3: "int key", True: "bool key", None: "none key", 1.5: "f"},
+        {"p": float("nan")},
+        {"p": [1.0, float("inf"), -float("inf")]},
+        {"$float": "NaN"},  # a user's own dict that looks like a tag
+        {"outer": {"$dict": {"a": 1}}},
+        {"n": np.float64(0.25), "i": np.int64(3)},
+        [],
+        "text",
+    ],
+)
+def test_documents_are_stored_as_to_json_writes_them(value: object) -> None:
+    from sqlalchemy.dialects import sqlite
+
+    from heldout.store._codec import JSONDocument, strict_json_dumps, to_json
+
+    bound = JSONDocument().process_bind_param(value, sqlite.dialect())
+    assert strict_json_dumps(bound) == strict_json_dumps(to_json(value, "value"))
