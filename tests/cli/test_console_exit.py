@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from heldout.store import Store
 from tests.conftest import build_project
 
@@ -53,3 +55,31 @@ def test_exit_codes_survive_the_fast_exit(tmp_path: Path) -> None:
     assert helped.returncode == 0 and "run" in helped.stdout
     unknown = _heldout("no-such-command", cwd=tmp_path)
     assert unknown.returncode == 2
+
+
+def test_loading_code_pauses_the_collector_and_freezes_only_the_commands_own_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gc
+
+    from heldout.cli import _app
+
+    assert gc.isenabled()
+    frozen = gc.get_freeze_count()
+    with _app._loading_code():
+        assert not gc.isenabled()
+    assert gc.isenabled() and gc.get_freeze_count() == frozen  # a library caller: no freeze
+    monkeypatch.setattr(_app, "_OWN_PROCESS", True)
+    try:
+        with _app._loading_code():
+            kept = [object() for _ in range(10)]
+        assert gc.isenabled() and gc.get_freeze_count() > frozen
+    finally:
+        gc.unfreeze()
+    assert kept
+
+
+def test_importing_the_cli_leaves_the_collector_on(tmp_path: Path) -> None:
+    code = "import gc, heldout.cli; print(gc.isenabled())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"
