@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from alembic import command
 from sqlalchemy import event, select
@@ -449,3 +450,31 @@ def test_a_store_at_revision_0001_is_upgraded_in_place(
 
     with closing(sqlite3.connect(db_path)) as db:
         assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [(HEAD,)]
+
+
+def test_sqlite_rows_are_bound_as_sqlalchemy_binds_them(tmp_path: Path) -> None:
+    """The SQLite journal binds its values itself (faster while calls are in flight): every
+    stored column equals what SQLAlchemy's own binding of the same upsert writes."""
+    from heldout.store._journal import _insert_sqlite, _row, _upsert
+
+    batch = [
+        entry(1),
+        entry(2, Response(text="héllo ✓", token_logprobs=(-0.5, math.nan), latency_s=0.1)),
+        entry(3, Response(text="x", probabilities={"$float": 0.5}, input_tokens=3)),
+        entry(4, Response(text="y", probabilities={"a": math.inf}, output_tokens=np.int64(2))),
+        entry(6, Response(text="plain, but not ASCII: café ✓", latency_s=0.2)),
+        failed(5),
+    ]
+    now = datetime(2026, 11, 28, 8, 30, 15, 123456, tzinfo=UTC)
+    tables = []
+    for name, write in (
+        ("ours", lambda c, rows: _insert_sqlite(c, rows)),
+        ("sqlalchemy", lambda c, rows: c.execute(_upsert("sqlite"), rows)),
+    ):
+        url = f"sqlite:///{tmp_path / name}.db"
+        with Store.open(url) as store, store._session("test", write=True) as session:
+            write(session.connection(), [_row(e, now, {}) for e in batch])
+        with sqlite3.connect(tmp_path / f"{name}.db") as raw:
+            tables.append(raw.execute("SELECT * FROM calls ORDER BY key").fetchall())
+    assert len(tables[0]) == len(batch)
+    assert tables[0] == tables[1]

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Insert, Table, Text, delete, func, or_, select
+from sqlalchemy import Connection, Insert, Table, Text, delete, func, or_, select
 from sqlalchemy import cast as cast_
 from sqlalchemy.orm import Session
 
@@ -150,7 +150,10 @@ class Journal:
             f"cannot record {len(rows)} calls in the journal of", write=True
         ) as session:
             connection = session.connection()
-            connection.execute(_upsert(connection.dialect.name), rows)
+            if connection.dialect.name == "sqlite":
+                _insert_sqlite(connection, rows)
+            else:
+                connection.execute(_upsert(connection.dialect.name), rows)
 
     def errors(self, model: str | None = None) -> list[FailedCall]:
         """The calls that failed after every retry, oldest first.
@@ -242,6 +245,55 @@ def _row(entry: JournalEntry, now: datetime, hashes: dict[int, str]) -> dict[str
         "attempts": response.attempts,
         "created_at": now,
     }
+
+
+def _insert_sqlite(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """The upsert of :func:`_upsert` on SQLite, its values bound here rather than by
+    SQLAlchemy: the same SQL and the same stored text, at a third of the cost per call.
+
+    The journal is written while calls are in flight, on a thread that shares the
+    interpreter with the event loop sending them; SQLAlchemy's per-row binding (each JSON
+    document checked, encoded twice) held it long enough to slow the calls measurably.
+    Values that are the same in every row (the identity, the time) are bound once, and a
+    document is encoded once when it is plain JSON; anything else goes through the
+    column's own binding.
+    """
+    dialect = connection.dialect
+    compiled = _upsert("sqlite").compile(dialect=dialect)
+    names = list(compiled.positiontup or ())
+    bind = {c.name: c.type.dialect_impl(dialect).bind_processor(dialect) for c in _CALLS.c}
+    shared: dict[tuple[str, int], Any] = {}
+
+    def value(name: str, raw: Any) -> Any:
+        if name in ("identity", "created_at"):
+            found = shared.get((name, id(raw)))
+            if found is None:
+                process = bind[name]
+                found = shared[(name, id(raw))] = raw if process is None else process(raw)
+            return found
+        if name in ("request", "response"):
+            text = _plain_text(raw)
+            if text is not None:
+                return text
+        process = bind[name]
+        return raw if process is None else process(raw)
+
+    params = [tuple(value(name, row[name]) for name in names) for row in rows]
+    connection.exec_driver_sql(str(compiled), params)
+
+
+def _plain_text(document: Any) -> str | None:
+    """``document`` as the JSON column stores it, when it is plain JSON; else ``None``."""
+    try:
+        text = _ASCII.encode(document)
+    except (TypeError, ValueError):  # NumPy values, NaN, infinities: the column's binding
+        return None
+    # tags of the store's codec in a user's own values need its escaping
+    return None if any(tag in text for tag in _TAGS) else text
+
+
+#: What SQLAlchemy's JSON column writes (``json.dumps``' defaults), refusing NaN.
+_ASCII = json.JSONEncoder(allow_nan=False)
 
 
 def _upsert(dialect: str) -> Insert:
