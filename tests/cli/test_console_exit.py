@@ -83,3 +83,16 @@ def test_importing_the_cli_leaves_the_collector_on(tmp_path: Path) -> None:
     code = "import gc, heldout.cli; print(gc.isenabled())"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"
+
+
+def test_main_in_process_raises_system_exit_and_leaves_the_process_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import heldout.cli
+    from heldout.cli import _app
+
+    monkeypatch.setattr(sys, "argv", ["heldout", "--help"])
+    with pytest.raises(SystemExit) as ended:
+        heldout.cli.main()
+    assert ended.value.code == 0
+    assert _app._OWN_PROCESS is False  # only the console script freezes its heap

@@ -28,7 +28,7 @@ def lazy_names(
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """``__getattr__`` and ``__dir__`` for ``package``, from the names its ``__init__``
     imports under ``if TYPE_CHECKING:`` (``from MODULE import NAME`` statements)."""
-    where = _type_checking_imports(Path(init_file))
+    where = _type_checking_imports(_source(package, init_file), init_file)
 
     def __getattr__(name: str) -> Any:
         module = where.get(name)
@@ -46,8 +46,25 @@ def lazy_names(
     return __getattr__, __dir__
 
 
-def _type_checking_imports(path: Path) -> dict[str, str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+def _source(package: str, init_file: str) -> str:
+    """The package ``__init__``'s source, from its loader (zip archives included)."""
+    spec = getattr(sys.modules.get(package), "__spec__", None)
+    loader = getattr(spec, "loader", None)
+    get_source = getattr(loader, "get_source", None)
+    text = get_source(package) if get_source is not None else None
+    if text is None:
+        try:
+            text = Path(init_file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ImportError(
+                f"{package}: its names are read from {init_file}, which cannot be read "
+                f"({exc.strerror}); install heldout with its .py sources"
+            ) from exc
+    return str(text)
+
+
+def _type_checking_imports(source: str, path: str) -> dict[str, str]:
+    tree = ast.parse(source, filename=path)
     found: dict[str, str] = {}
     for node in tree.body:
         if isinstance(node, ast.If) and _is_type_checking(node.test):

@@ -16,9 +16,9 @@ try:
     import heldout.cli._serve
     import heldout.cli._split
     import heldout.cli._stress  # noqa: F401
-    from heldout.cli._app import app, main
+    from heldout.cli._app import app, console_main, main
 finally:
     if _collecting:
         _gc.enable()
 
-__all__ = ["app", "main"]
+__all__ = ["app", "console_main", "main"]

@@ -1,3 +1,3 @@
-from heldout.cli import main
+from heldout.cli import console_main
 
-main()
+console_main()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import contextlib
 import gc
 import json
 import os
@@ -359,13 +358,19 @@ def _loading_code() -> Iterator[None]:
 
 
 def main() -> None:
-    """Entry point of the ``heldout`` console script.
+    """Run the ``heldout`` command line in this process (``SystemExit`` ends it)."""
+    app()
+
+
+def console_main() -> None:
+    """Entry point of the ``heldout`` console script and ``python -m heldout.cli``.
 
     Once the command has finished, its exit handlers have run and its output is flushed,
     the process ends at once (``os._exit``): tearing down the interpreter's modules one by
     one (pandas, SciPy, SQLAlchemy: some 1,300) took 0.5-0.8 s of every command and did
     nothing a finished command needs. Every file and store the command wrote is closed by
-    then; a command that leaves a non-daemon thread running exits the usual way.
+    then; a command that leaves a non-daemon thread running exits the usual way, and
+    output that cannot be flushed (a full disk) exits 120, as Python does.
     """
     global _OWN_PROCESS
     _OWN_PROCESS = True
@@ -383,6 +388,10 @@ def main() -> None:
         code = 1
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
+        try:
             stream.flush()
+        except BrokenPipeError:
+            pass  # the reader left (`heldout ... | head`): nothing more to say
+        except OSError:
+            code = code or 120
     os._exit(code or 0)

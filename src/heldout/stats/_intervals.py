@@ -10,6 +10,7 @@ freedom for ``G`` clusters, the convention of Stata and of statsmodels'
 
 from __future__ import annotations
 
+import math
 import warnings
 from statistics import NormalDist
 from typing import Any, NamedTuple
@@ -42,7 +43,10 @@ def z_critical(confidence: float) -> float:
     From the standard library (Wichura's AS241, within 2e-15 of SciPy's ``ndtri``), so an
     interval that needs only this never imports SciPy.
     """
-    return _NORMAL.inv_cdf(0.5 + confidence / 2.0)
+    p = 0.5 + confidence / 2.0
+    if p >= 1.0:  # a confidence that rounds to 1: the interval is unbounded, as ndtri says
+        return math.inf
+    return _NORMAL.inv_cdf(p)
 
 
 def t_critical(confidence: float, df: float) -> float:
