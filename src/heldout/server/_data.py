@@ -13,6 +13,7 @@ import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,14 +44,27 @@ class CachedRun:
     run: Run
     store: Store
     _derived: dict[tuple[str, ...], Any] = field(default_factory=dict)
-    _lock: threading.RLock = field(default_factory=threading.RLock)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _building: dict[tuple[str, ...], threading.RLock] = field(default_factory=dict)
 
     def derived(self, key: tuple[str, ...], build: Callable[[], Any]) -> Any:
-        """``build()`` once per ``key``; later calls return the same object."""
+        """``build()`` once per ``key``; later calls return the same object.
+
+        One builder per key; different keys build at the same time (a search reads and
+        scans its text columns on two threads).
+        """
         with self._lock:
-            if key not in self._derived:
-                self._derived[key] = build()
-            return self._derived[key]
+            if key in self._derived:
+                return self._derived[key]
+            building = self._building.setdefault(key, threading.RLock())
+        with building:
+            with self._lock:
+                if key in self._derived:
+                    return self._derived[key]
+            value = build()
+            with self._lock:
+                self._derived[key] = value
+            return value
 
     def parts(self, task: TaskResult) -> ExampleParts:
         """The stored examples of ``task``, fetched (not decoded) once."""
@@ -74,13 +88,19 @@ class CachedRun:
     def search_mask(self, task: TaskResult, columns: list[str], text: str) -> NDArray[np.bool_]:
         """Rows where any of ``columns`` contains ``text``, ignoring case."""
         needle = text.lower()
-        mask = np.zeros(len(self.parts(task)), dtype=np.bool_)
-        for column in columns:
-            found = self.derived(
-                ("text", task.name, column),
-                functools.partial(_text, self.parts(task), column),
+        parts = self.parts(task)
+
+        def scan(column: str) -> NDArray[np.bool_]:
+            found: _Searchable = self.derived(
+                ("text", task.name, column), functools.partial(_text, parts, column)
             )
-            mask |= found.contains(needle)
+            return found.contains(needle)
+
+        mask = np.zeros(len(parts), dtype=np.bool_)
+        # Arrow reads and matches without holding the interpreter: columns in parallel
+        with ThreadPoolExecutor(max_workers=max(1, min(len(columns), 2))) as pool:
+            for hits in pool.map(scan, columns):
+                mask |= hits
         return mask
 
 
