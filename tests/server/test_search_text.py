@@ -55,3 +55,34 @@ def test_search_reads_dictionary_columns_through_their_codes() -> None:
     assert searchable.codes is not None
     rows = ["billing", "bug", None, "billing", "other", "BUG"]
     assert searchable.contains("bug").tolist() == _expected(rows, "bug").tolist()
+
+
+def test_the_run_cache_builds_each_key_once_and_different_keys_at_once() -> None:
+    import threading
+    import time
+
+    from heldout.server._data import CachedRun
+
+    cached = CachedRun(run=None, store=None)  # type: ignore[arg-type]
+    builds: list[str] = []
+    both_inside = threading.Barrier(2, timeout=5)
+
+    def build(name: str) -> str:
+        builds.append(name)
+        both_inside.wait()  # only returns when the other key is being built too
+        time.sleep(0.01)
+        return name.upper()
+
+    results: list[str] = []
+    threads = [
+        threading.Thread(target=lambda k=k: results.append(cached.derived((k,), lambda: build(k))))
+        for k in ("a", "b")
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == ["A", "B"]
+    # a second request for a key returns the same object without building again
+    assert cached.derived(("a",), lambda: build("again")) == "A"
+    assert sorted(builds) == ["a", "b"]
