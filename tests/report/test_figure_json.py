@@ -135,6 +135,8 @@ def test_rows_and_columns_need_a_grid() -> None:
         ours.Figure().add_trace(ours.Bar(x=[1]), row=1, col=2)
     with pytest.raises(ValueError, match="at least one"):
         ours.make_subplots(rows=0)
+    with pytest.raises(ValueError, match="add_vline needs row"):
+        ours.make_subplots(rows=1, cols=2).add_vline(x=0)
 
 
 def test_every_figure_of_the_report_is_valid_plotly(demo_html: str) -> None:

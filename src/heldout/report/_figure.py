@@ -204,6 +204,9 @@ class Figure:
         """A vertical line at ``x`` across the cell's whole height, optionally labelled
         (``annotation_position`` as in plotly: ``"top"``, ``"bottom left"``, ...;
         ``annotation_font_size=`` and the like style the label)."""
+        if self._cols and row is None and col is None:
+            # plotly draws such a line in every cell; no figure here needs that
+            raise ValueError("on a grid, add_vline needs row= and col=")
         number = self._cell(row, col)
         xref, yref = _ref("x", number), f"{_ref('y', number)} domain"
         label = {
